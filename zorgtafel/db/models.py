@@ -1,0 +1,247 @@
+"""The persistent model (SQLAlchemy 2, typed). Personal data lives here and only here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from zorgtafel.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Agency(Base):
+    """A partner organisation (pleegzorg, CKG, hospital, ...)."""
+
+    __tablename__ = "agency"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    experts: Mapped[list[Expert]] = relationship(back_populates="agency")
+
+
+class Expert(Base):
+    """A member of the Werf 2 pool, employed by a partner agency."""
+
+    __tablename__ = "expert"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    expertise: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_invited_at: Mapped[datetime | None]
+    agency: Mapped[Agency] = relationship(back_populates="experts")
+
+
+class CaseManager(Base):
+    """Holds the regie of a case; must have a professional (SKJ-style) registration."""
+
+    __tablename__ = "case_manager"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    registration_number: Mapped[str] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class BusyPeriod(Base):
+    """Time in which an expert or case manager cannot meet."""
+
+    __tablename__ = "busy_period"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ordered"),
+        CheckConstraint("(expert_id IS NULL) <> (case_manager_id IS NULL)", name="exactly_one_owner"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id"), index=True)
+    case_manager_id: Mapped[int | None] = mapped_column(ForeignKey("case_manager.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(32), default="entered")
+
+
+class Case(Base):
+    """A registration (aanmelding) and the route that follows it."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        CheckConstraint(
+            "(birth_date IS NOT NULL) OR (expected_delivery_date IS NOT NULL)", name="child_dated"
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    region: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime]
+    zorgtafel_deadline: Mapped[datetime]
+
+    registrant_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    registrant_name: Mapped[str] = mapped_column(String(200))
+    registrant_email: Mapped[str] = mapped_column(String(320))
+    registrant_phone: Mapped[str | None] = mapped_column(String(40))
+    case_manager_id: Mapped[int | None] = mapped_column(ForeignKey("case_manager.id"), index=True)
+
+    child_name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    expected_delivery_date: Mapped[date | None] = mapped_column(Date)
+    concerns: Mapped[list[Any]] = mapped_column(default=list)
+    placement_threatened: Mapped[bool] = mapped_column(Boolean)
+    willingness: Mapped[str] = mapped_column(String(16))
+    municipality: Mapped[str] = mapped_column(String(100))
+    registration_note: Mapped[str | None] = mapped_column(Text)
+
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    screening: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    # Orchestration bookkeeping: the route is started through Prefect after the case is stored.
+    route_flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    route_started_at: Mapped[datetime | None]
+    route_start_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    route_start_error: Mapped[str | None] = mapped_column(String(500))
+
+    registrant_agency: Mapped[Agency] = relationship()
+    case_manager: Mapped[CaseManager | None] = relationship()
+    family: Mapped[list[FamilyMember]] = relationship(
+        back_populates="case", order_by="FamilyMember.id", cascade="all, delete-orphan"
+    )
+    zorgtafel: Mapped[Zorgtafel | None] = relationship(back_populates="case", uselist=False)
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class FamilyMember(Base):
+    """A parent or someone from the family's network; a participant, not a user."""
+
+    __tablename__ = "family_member"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    preferred_channel: Mapped[str] = mapped_column(String(32))
+    consent_to_contact: Mapped[bool] = mapped_column(Boolean)
+    case: Mapped[Case] = relationship(back_populates="family")
+
+
+class Zorgtafel(Base):
+    """The care-table meeting; its ``uid`` is the iCalendar UID for ever."""
+
+    __tablename__ = "zorgtafel"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
+    uid: Mapped[str] = mapped_column(String(200), unique=True, default=lambda: str(uuid.uuid4()))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    location: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    planned_at: Mapped[datetime]
+    case: Mapped[Case] = relationship(back_populates="zorgtafel")
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="zorgtafel", order_by="Participant.id", cascade="all, delete-orphan"
+    )
+
+
+class Participant(Base):
+    """Someone around the table, with the state of their invitation."""
+
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("zorgtafel_id", "party_key", name="party"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zorgtafel_id: Mapped[int] = mapped_column(ForeignKey("zorgtafel.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # "expert:12", "family:3", "case_manager:1", "registrant": one row per party per zorgtafel.
+    party_key: Mapped[str] = mapped_column(String(64))
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id"))
+    family_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_member.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    label: Mapped[str] = mapped_column(String(200))  # role label shown in calendars, no name
+    invitation_state: Mapped[str] = mapped_column(String(24))
+    invited_sequence: Mapped[int | None] = mapped_column(Integer)
+    invited_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    zorgtafel: Mapped[Zorgtafel] = relationship(back_populates="participants")
+
+
+class CaseEvent(Base):
+    """The case timeline: every step the system (or a person) takes leaves one."""
+
+    __tablename__ = "case_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(String(500))  # Dutch, for the case file
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    """Something the system promised to send, written with the change that caused it."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    recipient: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+
+
+class IdempotencyRecord(Base):
+    """An ``Idempotency-Key`` seen on a registration, with the case it made."""
+
+    __tablename__ = "idempotency_record"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    created_at: Mapped[datetime]

@@ -1,0 +1,84 @@
+"""One settings object for every process (API, flows, CLI), read from ``ZT_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zorgtafel.rules.meeting_hours import MeetingHours, parse_meeting_hours
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZT_", extra="ignore")
+
+    # Persistence: SQLite is the embedded default, PostgreSQL the production choice.
+    database_url: str = "sqlite:///var/zorgtafel.db"
+
+    # The region this installation serves; the zone people see times in.
+    region: str = "Limburg"
+    timezone: str = "Europe/Brussels"
+
+    # Target group (domain.md, seed 004): from 9 months before birth to 3 years.
+    max_age_months: int = 36
+    max_months_before_birth: int = 9
+
+    # The 48-hour clock (clock hours; it does not pause on weekends, see README "Decisions").
+    zorgtafel_deadline_hours: int = 48
+    # Meeting hours in which a zorgtafel may be planned, e.g. "mon-fri 08:00-19:00; sat-sun 09:00-17:00".
+    meeting_hours: str = "mon-fri 08:00-19:00; sat-sun 09:00-17:00"
+    zorgtafel_duration_minutes: int = 90
+    # Participants need time to arrange to come: earliest start after the moment of planning.
+    min_lead_minutes: int = 120
+    slot_step_minutes: int = 15
+    # Invitees are asked to answer within this window (and before the meeting starts), so a
+    # decline leaves time to invite someone else.
+    response_window_minutes: int = 240
+    default_location: str = "Kantoor casemanager (adres volgt via casemanager)"
+
+    # Mail.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    organizer_email: str = "zorgtafel@zorgtafel.example"
+    organizer_label: str = "Zorgtafel coördinatie"
+    mail_domain: str = "zorgtafel.example"
+    public_base_url: str = "http://127.0.0.1:8000"
+    regular_help_url: str = "https://www.kindengezin.be/nl/ondersteuning"
+
+    # Orchestration.
+    route_deployment: str = "crisis-route/crisis-route"
+    route_start_timeout_seconds: float = 5.0
+    route_sweep_seconds: float = 10.0
+
+    var_dir: Path = Field(default=Path("var"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @field_validator("meeting_hours")
+    @classmethod
+    def _valid_hours(cls, value: str) -> str:
+        parse_meeting_hours(value)
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def parsed_meeting_hours(self) -> MeetingHours:
+        return parse_meeting_hours(self.meeting_hours)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
