@@ -1,0 +1,148 @@
+"""The outbox dispatcher: claim due intents, render them, send them, report each result back.
+
+Claim, send and report are three steps so that a crash between them never loses an intent:
+a claimed intent whose dispatcher died is claimed again after a lease (zorgtafel.outbox). The
+Message-ID is derived from the intent's key, so a resend after such a crash is the same message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from notifications.imip import Attendee, Meeting, build_imip_message
+from notifications.render import render_invitation, render_not_eligible_notice
+from notifications.smtp import DeliveryError, SmtpSettings, send_message
+from zorgtafel import outbox
+from zorgtafel.clock import utcnow
+from zorgtafel.db.session import unit_of_work
+from zorgtafel.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: int
+    key: str
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0  # permanently: will not be retried
+    retryable: int = 0  # temporarily: still pending
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings:
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
+
+
+def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> EmailMessage:
+    p = intent.payload
+    starts_at = datetime.fromisoformat(p["starts_at"])
+    ends_at = datetime.fromisoformat(p["ends_at"])
+    text = render_invitation(
+        reference=p["reference"],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=p["location"],
+        role_label=p["role_label"],
+        respond_by=datetime.fromisoformat(p["respond_by"]),
+        sequence=p["sequence"],
+        tzid=settings.timezone,
+    )
+    meeting = Meeting(
+        uid=f"{p['uid']}@{settings.mail_domain}",
+        sequence=p["sequence"],
+        reference=p["reference"],
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=p["location"],
+        organizer_email=settings.organizer_email,
+        organizer_label=settings.organizer_label,
+        attendees=tuple(Attendee(email=a["email"], label=a["label"]) for a in p["attendees"]),
+        summary=text.summary,
+        description=text.description,
+        tzid=settings.timezone,
+    )
+    return build_imip_message(
+        meeting,
+        method="REQUEST",
+        recipient_email=intent.recipient,
+        sender=f"{settings.organizer_label} <{settings.organizer_email}>",
+        message_id=outbox.message_id_for(intent.key, settings.mail_domain),
+        dtstamp=now,
+        subject=text.subject,
+        text_body=text.text,
+        html_body=text.html,
+    )
+
+
+def build_notice(intent: Intent, settings: Settings, *, now: datetime) -> EmailMessage:
+    text = render_not_eligible_notice(
+        reference=intent.payload["reference"], regular_help_url=settings.regular_help_url
+    )
+    msg = EmailMessage()
+    msg["From"] = f"{settings.organizer_label} <{settings.organizer_email}>"
+    msg["To"] = intent.recipient
+    msg["Subject"] = text.subject
+    msg["Message-ID"] = outbox.message_id_for(intent.key, settings.mail_domain)
+    msg["Date"] = format_datetime(now)
+    msg["Content-Language"] = "nl"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text.text)
+    msg.add_alternative(text.html, subtype="html")
+    return msg
+
+
+BUILDERS = {"invitation": build_invitation, "not_eligible_notice": build_notice}
+
+
+def dispatch_pending(
+    *, case_id: int | None = None, engine: Engine | None = None, settings: Settings | None = None
+) -> DispatchReport:
+    settings = settings or get_settings()
+    smtp = smtp_settings(settings)
+    report = DispatchReport()
+    with unit_of_work(engine) as session:
+        intents = [
+            Intent(m.id, m.idempotency_key, m.kind, m.recipient, dict(m.payload))
+            for m in outbox.claim(session, case_id=case_id)
+        ]
+    for intent in intents:
+        now = utcnow()
+        try:
+            message = BUILDERS[intent.kind](intent, settings, now=now)
+        except (KeyError, ValueError) as exc:
+            # An intent that cannot be rendered will not render on a retry either.
+            with unit_of_work(engine) as session:
+                outbox.mark_failed(session, intent.id, error=f"cannot build message: {exc!r}", permanent=True)
+            report.failed += 1
+            continue
+        try:
+            send_message(message, smtp)
+        except DeliveryError as exc:
+            with unit_of_work(engine) as session:
+                outbox.mark_failed(session, intent.id, error=str(exc), permanent=exc.permanent)
+            if exc.permanent:
+                report.failed += 1
+            else:
+                report.retryable += 1
+            continue
+        with unit_of_work(engine) as session:
+            outbox.mark_sent(session, intent.id, message_id=str(message["Message-ID"]), at=now)
+        report.sent += 1
+    return report
