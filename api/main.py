@@ -1,0 +1,63 @@
+"""The HTTP API for case managers and registrants (OpenAPI at /openapi.json, docs at /docs)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from api.route_starter import RouteStarter
+from api.routers import cases, health, reference, registrations
+from zorgtafel.errors import IdempotencyConflict, NotFound, ValidationFailed
+from zorgtafel.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with RouteStarter(get_settings()) as starter:
+        app.state.route_starter = starter
+        yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="zorgtafel",
+        version="0.1.0",
+        summary="Werf 2 crisisroute jonge kind: aanmelding, zorgtafel binnen 48 uur, uitnodigingen.",
+        lifespan=lifespan,
+    )
+    for module in (health, registrations, cases, reference):
+        app.include_router(module.router)
+
+    @app.exception_handler(ValidationFailed)
+    async def _validation_failed(_: Request, exc: ValidationFailed) -> JSONResponse:
+        detail = [{"type": p.code, "loc": ["body", *p.loc], "msg": p.message} for p in exc.problems]
+        return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+    @app.exception_handler(IdempotencyConflict)
+    async def _idempotency_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={
+                "detail": [
+                    {
+                        "type": "idempotency_key_reused",
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "Deze Idempotency-Key werd al gebruikt voor een andere aanmelding.",
+                    }
+                ]
+            },
+        )
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(
+            status_code=status.HTTP_404_NOT_FOUND, content={"detail": "Dossier niet gevonden."}
+        )
+
+    return app
+
+
+app = create_app()

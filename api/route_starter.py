@@ -1,0 +1,95 @@
+"""Starts the crisis route of stored cases through the Prefect deployment, and keeps trying.
+
+A registration is committed first and its route started after, so a Prefect outage never loses
+a case: the case waits with ``route_started_at`` empty, and a sweep starts it once Prefect answers.
+The idempotency key per case makes Prefect hand back the existing run when an earlier attempt
+did create it after all (say the answer was lost), so no case ever gets two routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from prefect.deployments import arun_deployment
+from starlette.concurrency import run_in_threadpool
+
+from zorgtafel import route
+from zorgtafel.db.session import unit_of_work
+from zorgtafel.settings import Settings
+
+log = logging.getLogger("zorgtafel.route_starter")
+
+
+def route_idempotency_key(reference: str) -> str:
+    return f"crisis-route:{reference}"
+
+
+class RouteStarter:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def kick(self, reference: str) -> None:
+        """Ask for the route of this case to be started soon (non-blocking)."""
+        self._queue.put_nowait(reference)
+
+    async def __aenter__(self) -> RouteStarter:
+        self._tasks = [asyncio.create_task(self._worker()), asyncio.create_task(self._sweeper())]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+    async def _worker(self) -> None:
+        while True:
+            reference = await self._queue.get()
+            await self.start(reference)
+
+    async def _sweeper(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.route_sweep_seconds)
+            try:
+                for reference in await run_in_threadpool(_unstarted_references):
+                    await self.start(reference)
+            except Exception:  # the sweep must survive a database hiccup
+                log.exception("route sweep failed")
+
+    async def start(self, reference: str) -> bool:
+        """Start (or find) the route's flow run; record the outcome on the case."""
+        try:
+            run = await asyncio.wait_for(
+                arun_deployment(
+                    self.settings.route_deployment,
+                    parameters={"case_reference": reference},
+                    timeout=0,
+                    idempotency_key=route_idempotency_key(reference),
+                    flow_run_name=f"crisis-route-{reference}",
+                    tags=[f"case:{reference}"],
+                    as_subflow=False,
+                ),
+                timeout=self.settings.route_start_timeout_seconds,
+            )
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500] if str(exc) else type(exc).__name__
+            log.warning("could not start the route of %s: %s", reference, error)
+            await run_in_threadpool(_record_attempt, reference, None, error)
+            return False
+        await run_in_threadpool(_record_attempt, reference, str(run.id), None)
+        return True
+
+
+def _unstarted_references() -> list[str]:
+    with unit_of_work() as session:
+        return route.unstarted_references(session)
+
+
+def _record_attempt(reference: str, flow_run_id: str | None, error: str | None) -> None:
+    with unit_of_work() as session:
+        route.record_route_start(session, reference, flow_run_id=flow_run_id, error=error)
