@@ -1,0 +1,114 @@
+"""The crisis route as a coordinator would draw it: screen, pick experts, find a slot, record the
+zorgtafel, send the invitations, and leave a summary in the Prefect UI.
+
+Parameters, run names, logs and artifacts carry the case reference only; personal data stays in
+the database. Every task is idempotent (see zorgtafel.route), so retries and reruns send nothing
+twice.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from notifications.dispatch import dispatch_pending
+from zorgtafel import route
+from zorgtafel.clock import utcnow
+from zorgtafel.db.session import unit_of_work
+from zorgtafel.settings import get_settings
+
+ROUTE_TAGS = ["crisis-route"]
+
+
+@task(name="screen", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def screen(case_reference: str) -> bool:
+    with unit_of_work() as session:
+        eligible = route.screen_step(session, case_reference)
+    get_run_logger().info("%s: %s", case_reference, "binnen doelgroep" if eligible else "buiten doelgroep")
+    return eligible
+
+
+@task(name="pick-experts", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def pick_experts(case_reference: str) -> list[int]:
+    with unit_of_work() as session:
+        ids = route.shortlist(session, case_reference)
+    get_run_logger().info("%s: %d experts on the shortlist", case_reference, len(ids))
+    return ids
+
+
+@task(name="find-slot", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def find_slot(case_reference: str, expert_ids: list[int]) -> route.Plan | None:
+    with unit_of_work() as session:
+        plan = route.find_plan(session, case_reference, expert_ids, now=utcnow(), settings=get_settings())
+        if plan is None:
+            route.mark_at_risk(
+                session,
+                case_reference,
+                "no_feasible_slot",
+                "Geen koppel poolexperts met een gemeenschappelijk vrij moment vóór de deadline: "
+                "coördinator moet ingrijpen.",
+            )
+    logger = get_run_logger()
+    if plan is None:
+        logger.warning("%s: no feasible pair and slot before the deadline", case_reference)
+    else:
+        logger.info("%s: slot %s, experts %s", case_reference, plan.starts_at.isoformat(), plan.expert_ids)
+    return plan
+
+
+@task(name="record-zorgtafel", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def record_zorgtafel(case_reference: str, plan: route.Plan) -> int:
+    with unit_of_work() as session:
+        return route.record_zorgtafel(session, case_reference, plan, now=utcnow(), settings=get_settings())
+
+
+@task(name="send-messages", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
+def send_messages(case_reference: str) -> int:
+    with unit_of_work() as session:
+        case_id = route.load_case(session, case_reference).id
+    report = dispatch_pending(case_id=case_id)
+    get_run_logger().info("%s: %d sent, %d failed", case_reference, report.sent, report.failed)
+    if report.retryable:
+        raise RuntimeError(f"{case_reference}: {report.retryable} message(s) not yet delivered; retrying")
+    return report.sent
+
+
+@task(name="publish-summary", cache_policy=NO_CACHE)
+def publish_summary(case_reference: str) -> None:
+    settings = get_settings()
+    with unit_of_work() as session:
+        s = route.summary(session, case_reference, settings)
+    rows = "\n".join(f"| {i['label']} | {i['state']} |" for i in s["invitations"]) or "| – | – |"
+    create_markdown_artifact(
+        key=f"case-{case_reference.lower()}",
+        description=f"Crisisroute {case_reference}",
+        markdown=(
+            f"# {s['reference']}\n\n"
+            f"| | |\n|---|---|\n"
+            f"| Status | {s['status']} |\n"
+            f"| Deadline zorgtafel | {s['deadline']} |\n"
+            f"| Zorgtafel | {s['zorgtafel_start'] or 'nog niet gepland'} |\n"
+            f"| Binnen 48 uur | {s['within_deadline']} |\n\n"
+            f"## Uitnodigingen\n\n| Deelnemer | Status |\n|---|---|\n{rows}\n"
+        ),
+    )
+
+
+@flow(
+    name="crisis-route",
+    flow_run_name="crisis-route-{case_reference}",
+    log_prints=False,
+    retries=0,
+)
+def crisis_route(case_reference: str) -> str:
+    """Convene a zorgtafel within 48 hours of the registration."""
+    if screen(case_reference):
+        shortlist = pick_experts(case_reference)
+        plan = find_slot(case_reference, shortlist)
+        if plan is not None:
+            record_zorgtafel(case_reference, plan)
+    send_messages(case_reference)
+    publish_summary(case_reference)
+    with unit_of_work() as session:
+        return route.load_case(session, case_reference).status
