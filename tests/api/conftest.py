@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.deps import get_route_starter
+from api.main import create_app
+
+
+class RecordingStarter:
+    """Stands in for the Prefect trigger in API tests (the e2e tests use the real one)."""
+
+    def __init__(self) -> None:
+        self.kicked: list[str] = []
+
+    def kick(self, reference: str) -> None:
+        self.kicked.append(reference)
+
+
+@pytest.fixture
+def starter() -> RecordingStarter:
+    return RecordingStarter()
+
+
+@pytest.fixture
+def client(starter: RecordingStarter) -> Iterator[TestClient]:
+    app = create_app()
+    app.dependency_overrides[get_route_starter] = lambda: starter
+    # No `with`: the lifespan (which starts the real route starter) is not run here.
+    yield TestClient(app)
