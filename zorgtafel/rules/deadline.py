@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 
 def zorgtafel_deadline(registered_at: datetime, hours: int = 48) -> datetime:
@@ -13,4 +13,5 @@ def zorgtafel_deadline(registered_at: datetime, hours: int = 48) -> datetime:
     """
     if registered_at.tzinfo is None:
         raise ValueError("registered_at must be timezone-aware")
-    return registered_at + timedelta(hours=hours)
+    # In UTC: adding hours to a local wall-clock time would give 47 or 49 real hours across DST.
+    return registered_at.astimezone(UTC) + timedelta(hours=hours)

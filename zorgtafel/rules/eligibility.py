@@ -58,8 +58,9 @@ def screen(
                 )
             )
     elif expected_delivery_date is not None:
-        earliest_registration = add_months(expected_delivery_date, -max_months_before_birth)
-        if registered_on < earliest_registration:
+        # Forward from the registration, as the message says: going back from the delivery
+        # date would let month-end clamping pass a date just over the limit.
+        if expected_delivery_date > add_months(registered_on, max_months_before_birth):
             reasons.append(
                 Finding(
                     "pregnancy_too_early",

@@ -6,7 +6,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,12 +26,15 @@ class MeetingHours:
         """Yield the meeting windows (aware, UTC) that overlap [start, end), clipped to it."""
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("windows() needs timezone-aware datetimes")
+        # Compare instants in UTC: comparisons between local times of one zone use the wall
+        # clock and go wrong around the DST changes.
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
         day: date = start.astimezone(tz).date() - timedelta(days=1)
         last: date = end.astimezone(tz).date()
         while day <= last:
             for open_at, close_at in self.by_weekday[day.weekday()]:
-                w_start = datetime.combine(day, open_at, tz).astimezone(start.tzinfo)
-                w_end = datetime.combine(day, close_at, tz).astimezone(start.tzinfo)
+                w_start = datetime.combine(day, open_at, tz).astimezone(UTC)
+                w_end = datetime.combine(day, close_at, tz).astimezone(UTC)
                 lo, hi = max(w_start, start), min(w_end, end)
                 if lo < hi:
                     yield lo, hi

@@ -54,11 +54,13 @@ def earliest_common_slot(req: SlotRequest, busy_per_person: Sequence[Iterable[In
     for t in (req.not_before, req.latest_start):
         if t.tzinfo is None:
             raise ValueError("slot search needs timezone-aware datetimes")
-    busy = merge(b for person in busy_per_person for b in person)
-    horizon_end = req.latest_start + req.duration
-    for w_start, w_end in req.hours.windows(req.not_before, horizon_end, req.tz):
-        t = _ceil_to_step(max(w_start, req.not_before), req.step)
-        while t <= req.latest_start and t + req.duration <= w_end:
+    # All arithmetic in UTC: adding a duration to a local time moves the wall clock, not time.
+    not_before, latest_start = req.not_before.astimezone(UTC), req.latest_start.astimezone(UTC)
+    busy = merge((s.astimezone(UTC), e.astimezone(UTC)) for person in busy_per_person for s, e in person)
+    horizon_end = latest_start + req.duration
+    for w_start, w_end in req.hours.windows(not_before, horizon_end, req.tz):
+        t = _ceil_to_step(max(w_start, not_before), req.step)
+        while t <= latest_start and t + req.duration <= w_end:
             end = t + req.duration
             clash = next((b for b in busy if b[0] < end and t < b[1]), None)
             if clash is None:
