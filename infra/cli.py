@@ -86,6 +86,9 @@ def cmd_run(args: argparse.Namespace) -> None:
         if stopping:
             return
         stopping = True
+        # A second Ctrl-C (or a SIGTERM from a supervisor) must not abort the stopping half-way.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping ...", flush=True)
         for proc in reversed(procs):
             stop(proc)
@@ -95,7 +98,9 @@ def cmd_run(args: argparse.Namespace) -> None:
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # Explicitly for SIGINT too: a shell that starts us in the background ignores it by default.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         print("starting Prefect server ...", flush=True)
         procs.append(start_prefect_server(env, args.prefect_port, var / "log" / "prefect-server.log"))
