@@ -63,14 +63,17 @@ def record_zorgtafel(case_reference: str, plan: route.Plan) -> int:
         return route.record_zorgtafel(session, case_reference, plan, now=utcnow(), settings=get_settings())
 
 
-@task(name="send-messages", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[2, 10, 30])
+@task(name="send-messages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
 def send_messages(case_reference: str) -> int:
+    """Send this case's messages now; what cannot be sent yet stays in the outbox, where the
+    scheduled outbox-dispatcher retries it after its backoff."""
     with unit_of_work() as session:
         case_id = route.load_case(session, case_reference).id
-    report = dispatch_pending(case_id=case_id)
-    get_run_logger().info("%s: %d sent, %d failed", case_reference, report.sent, report.failed)
+    report = dispatch_pending(case_id=case_id, max_batches=1)
+    logger = get_run_logger()
+    logger.info("%s: %d sent, %d failed", case_reference, report.sent, report.failed)
     if report.retryable:
-        raise RuntimeError(f"{case_reference}: {report.retryable} message(s) not yet delivered; retrying")
+        logger.warning("%s: %d message(s) left to the outbox dispatcher", case_reference, report.retryable)
     return report.sent
 
 

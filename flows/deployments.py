@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.crisis_route import ROUTE_TAGS, crisis_route
+from flows.outbox_dispatcher import DISPATCH_TAGS, outbox_dispatcher
+from zorgtafel.settings import get_settings
 
-CRISIS_ROUTE = "crisis-route/crisis-route"
+OUTBOX_DISPATCHER = "outbox-dispatcher/outbox-dispatcher"
 
 
 def deployments() -> list[RunnerDeployment]:
@@ -15,7 +19,13 @@ def deployments() -> list[RunnerDeployment]:
             name="crisis-route",
             tags=ROUTE_TAGS,
             description="Werf 2 crisisroute: zorgtafel binnen 48 uur na aanmelding.",
-        )
+        ),
+        outbox_dispatcher.to_deployment(
+            name="outbox-dispatcher",
+            tags=DISPATCH_TAGS,
+            interval=timedelta(seconds=get_settings().outbox_dispatch_interval_seconds),
+            description="Verstuurt wat in de outbox klaarstaat en probeert mislukte berichten opnieuw.",
+        ),
     ]
 
 

@@ -7,8 +7,9 @@ Message-ID is derived from the intent's key, so a resend after such a crash is t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
@@ -31,6 +32,7 @@ class Intent:
     kind: str
     recipient: str
     payload: dict[str, Any]
+    channel: str = "email"
 
 
 @dataclass
@@ -111,38 +113,76 @@ def build_notice(intent: Intent, settings: Settings, *, now: datetime) -> EmailM
 BUILDERS = {"invitation": build_invitation, "not_eligible_notice": build_notice}
 
 
+class _Refused(Exception):
+    def __init__(self, error: str, *, permanent: bool) -> None:
+        super().__init__(error)
+        self.permanent = permanent
+
+
+def _send_email(intent: Intent, settings: Settings, now: datetime) -> str:
+    try:
+        message = BUILDERS[intent.kind](intent, settings, now=now)
+    except (KeyError, ValueError) as exc:
+        # An intent that cannot be rendered will not render on a retry either.
+        raise _Refused(f"cannot build message: {exc!r}", permanent=True) from exc
+    try:
+        send_message(message, smtp_settings(settings))
+    except DeliveryError as exc:
+        raise _Refused(str(exc), permanent=exc.permanent) from exc
+    return str(message["Message-ID"])
+
+
+def _send_apprise(intent: Intent, settings: Settings, now: datetime) -> str:
+    from notifications.channels import send_notice
+
+    p = intent.payload
+    (result,) = send_notice([p["url"]], title=p["title"], body=p["body"])
+    if not result.ok:
+        raise _Refused(result.error or "notice not delivered", permanent=result.permanent)
+    return outbox.message_id_for(intent.key, settings.mail_domain)
+
+
+SENDERS = {"email": _send_email, "apprise": _send_apprise}
+
+
 def dispatch_pending(
-    *, case_id: int | None = None, engine: Engine | None = None, settings: Settings | None = None
+    *,
+    case_id: int | None = None,
+    engine: Engine | None = None,
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    max_batches: int = 20,
 ) -> DispatchReport:
+    """Send what is due, batch by batch, until nothing is due (or ``max_batches`` were done).
+
+    Each intent is claimed (committed), sent, and its result reported (committed): a crash at
+    any point leaves it claimed, and another dispatcher takes it over after the lease."""
     settings = settings or get_settings()
-    smtp = smtp_settings(settings)
+    lease = timedelta(seconds=settings.outbox_claim_lease_seconds)
     report = DispatchReport()
-    with unit_of_work(engine) as session:
-        intents = [
-            Intent(m.id, m.idempotency_key, m.kind, m.recipient, dict(m.payload))
-            for m in outbox.claim(session, case_id=case_id)
-        ]
-    for intent in intents:
-        now = utcnow()
-        try:
-            message = BUILDERS[intent.kind](intent, settings, now=now)
-        except (KeyError, ValueError) as exc:
-            # An intent that cannot be rendered will not render on a retry either.
-            with unit_of_work(engine) as session:
-                outbox.mark_failed(session, intent.id, error=f"cannot build message: {exc!r}", permanent=True)
-            report.failed += 1
-            continue
-        try:
-            send_message(message, smtp)
-        except DeliveryError as exc:
-            with unit_of_work(engine) as session:
-                outbox.mark_failed(session, intent.id, error=str(exc), permanent=exc.permanent)
-            if exc.permanent:
-                report.failed += 1
-            else:
-                report.retryable += 1
-            continue
+    for _ in range(max_batches):
         with unit_of_work(engine) as session:
-            outbox.mark_sent(session, intent.id, message_id=str(message["Message-ID"]), at=now)
-        report.sent += 1
+            intents = [
+                Intent(m.id, m.idempotency_key, m.kind, m.recipient, dict(m.payload), m.channel)
+                for m in outbox.claim(session, case_id=case_id, now=clock(), lease=lease)
+            ]
+        if not intents:
+            break
+        for intent in intents:
+            now = clock()
+            try:
+                message_id = SENDERS[intent.channel](intent, settings, now)
+            except _Refused as exc:
+                with unit_of_work(engine) as session:
+                    outbox.mark_failed(
+                        session, intent.id, error=str(exc), permanent=exc.permanent, at=clock()
+                    )
+                if exc.permanent:
+                    report.failed += 1
+                else:
+                    report.retryable += 1
+                continue
+            with unit_of_work(engine) as session:
+                outbox.mark_sent(session, intent.id, message_id=message_id, at=now)
+            report.sent += 1
     return report

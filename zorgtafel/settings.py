@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     regular_help_url: str = "https://www.kindengezin.be/nl/ondersteuning"
 
+    # The outbox: a claim not reported back within this lease belongs to a dead dispatcher.
+    outbox_claim_lease_seconds: int = 120
+    outbox_dispatch_interval_seconds: int = 60
+
     # Orchestration.
     route_deployment: str = "crisis-route/crisis-route"
     route_start_timeout_seconds: float = 5.0

@@ -95,7 +95,9 @@ def test_smtp_outage_keeps_the_intent_and_delivers_it_once_afterwards(smtp):
     assert (report.sent, report.retryable) == (0, 1)
     row = intent(case_id)
     assert row.status == "pending" and row.attempts == 1 and row.last_error
-    report = dispatch_pending(case_id=case_id, settings=settings)
+    assert dispatch_pending(case_id=case_id, settings=settings).sent == 0  # not before its backoff
+    after_backoff = row.next_attempt_at + timedelta(seconds=1)
+    report = dispatch_pending(case_id=case_id, settings=settings, clock=lambda: after_backoff)
     assert report.sent == 1
     assert len(sink.received) == 1
     row = intent(case_id)

@@ -64,6 +64,10 @@ class Expert(Base):
     expertise: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_invited_at: Mapped[datetime | None]
+    # apprise URLs for notices and reminders (Teams, Slack, ntfy, SMS gateways, webhooks).
+    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    # Private calendar feed: only a hash of the secret token is stored.
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     agency: Mapped[Agency] = relationship(back_populates="experts")
 
 
@@ -79,6 +83,8 @@ class CaseManager(Base):
     region: Mapped[str] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class BusyPeriod(Base):
@@ -117,6 +123,7 @@ class Case(Base):
     registrant_name: Mapped[str] = mapped_column(String(200))
     registrant_email: Mapped[str] = mapped_column(String(320))
     registrant_phone: Mapped[str | None] = mapped_column(String(40))
+    registrant_notify_urls: Mapped[list[Any]] = mapped_column(default=list)
     case_manager_id: Mapped[int | None] = mapped_column(ForeignKey("case_manager.id"), index=True)
 
     child_name: Mapped[str | None] = mapped_column(String(200))
@@ -160,6 +167,7 @@ class FamilyMember(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     preferred_channel: Mapped[str] = mapped_column(String(32))
     consent_to_contact: Mapped[bool] = mapped_column(Boolean)
+    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
     case: Mapped[Case] = relationship(back_populates="family")
 
 
@@ -234,7 +242,33 @@ class OutboxMessage(Base):
     message_id: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     claimed_at: Mapped[datetime | None]
+    # Backoff: a failed intent is not claimed again before this moment.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
+    attempt_log: Mapped[list[OutboxAttempt]] = relationship(
+        back_populates="message", order_by="OutboxAttempt.id", cascade="all, delete-orphan"
+    )
+
+
+class OutboxAttempt(Base):
+    """Every try to send an intent, with its result."""
+
+    __tablename__ = "outbox_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox_message.id"), index=True)
+    at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | temporary | permanent
+    error: Mapped[str | None] = mapped_column(String(500))
+    message: Mapped[OutboxMessage] = relationship(back_populates="attempt_log")
+
+
+class UsedToken(Base):
+    """A single-use link that has been used (RSVP links): a replay finds it here."""
+
+    __tablename__ = "used_token"
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[datetime]
 
 
 class IdempotencyRecord(Base):
