@@ -22,6 +22,9 @@ from zorgtafel.settings import Settings
 log = logging.getLogger("zorgtafel.route_starter")
 
 
+DISPATCH = "__dispatch__"
+
+
 def route_idempotency_key(reference: str) -> str:
     return f"crisis-route:{reference}"
 
@@ -31,12 +34,23 @@ class RouteStarter:
         self.settings = settings
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def kick(self, reference: str) -> None:
-        """Ask for the route of this case to be started soon (non-blocking)."""
-        self._queue.put_nowait(reference)
+        """Ask for the route of this case to be started soon (non-blocking, from any thread)."""
+        self._put(reference)
+
+    def kick_dispatch(self) -> None:
+        """Ask the outbox dispatcher to run now rather than at its next scheduled run."""
+        self._put(DISPATCH)
+
+    def _put(self, item: str) -> None:
+        # Sync endpoints run in a thread pool: hand over to the event loop thread-safely.
+        assert self._loop is not None, "RouteStarter used outside its context"
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
     async def __aenter__(self) -> RouteStarter:
+        self._loop = asyncio.get_running_loop()
         self._tasks = [asyncio.create_task(self._worker()), asyncio.create_task(self._sweeper())]
         return self
 
@@ -49,8 +63,21 @@ class RouteStarter:
 
     async def _worker(self) -> None:
         while True:
-            reference = await self._queue.get()
-            await self.start(reference)
+            item = await self._queue.get()
+            if item == DISPATCH:
+                await self.dispatch_now()
+            else:
+                await self.start(item)
+
+    async def dispatch_now(self) -> None:
+        """A run of the outbox dispatcher; if Prefect is away, its schedule catches up later."""
+        try:
+            await asyncio.wait_for(
+                arun_deployment(self.settings.dispatch_deployment, timeout=0, as_subflow=False),
+                timeout=self.settings.route_start_timeout_seconds,
+            )
+        except Exception as exc:
+            log.warning("could not start the outbox dispatcher: %s", type(exc).__name__)
 
     async def _sweeper(self) -> None:
         while True:

@@ -24,6 +24,9 @@ class RegistrantIn(Strict):
     name: Name
     email: EmailStr
     phone: Phone | None = None
+    notify_urls: list[str] = Field(
+        default_factory=list, max_length=5, description="apprise URLs for short notices besides mail."
+    )
 
 
 class ChildIn(Strict):
@@ -39,6 +42,9 @@ class FamilyMemberIn(Strict):
     preferred_channel: Channel
     email: EmailStr | None = None
     phone: Phone | None = None
+    notify_urls: list[str] = Field(
+        default_factory=list, max_length=5, description="apprise URLs for short notices besides mail."
+    )
 
 
 class RegistrationIn(Strict):

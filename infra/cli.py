@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 import time
@@ -44,16 +45,41 @@ def cmd_api(args: argparse.Namespace) -> None:
     uvicorn.run("api.main:app", host=args.host, port=args.port, log_level="info")
 
 
+def cmd_inbound(args: argparse.Namespace) -> None:
+    """The organizer mailbox on its own (behind a real MTA: `--lmtp` and point a transport at it)."""
+    import threading
+
+    from notifications.inbound_server import start_inbound_server
+
+    controller = start_inbound_server(args.host, args.port, lmtp=args.lmtp)
+    print(f"{'LMTP' if args.lmtp else 'SMTP'} inbound on {args.host}:{args.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
 def cmd_mail_sink(args: argparse.Namespace) -> None:
     from infra.mailsink import serve_forever
 
     serve_forever(Path(args.dir), args.host, args.port)
 
 
+def _local_secret(path: Path) -> str:
+    """The embedded stack's signing key: made once, kept in var/ (readable by its owner only)."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     """Everything on embedded defaults: SQLite, a local Prefect server, a local mail sink."""
     from infra.mailsink import start_mail_sink
     from infra.processes import port_in_use, prefect_env, spawn, start_prefect_server, stop, wait_http
+    from notifications.inbound_server import start_inbound_server
     from zorgtafel.settings import get_settings
 
     settings = get_settings()
@@ -63,13 +89,21 @@ def cmd_run(args: argparse.Namespace) -> None:
         # Children (and the flow runs they spawn) must find the same file whatever their cwd.
         database_url = "sqlite:///" + str(Path(database_url.removeprefix("sqlite:///")).resolve())
     (var / "log").mkdir(parents=True, exist_ok=True)
-    for port, what in ((args.prefect_port, "Prefect"), (args.port, "API"), (settings.smtp_port, "SMTP sink")):
+    ports = (
+        (args.prefect_port, "Prefect"),
+        (args.port, "API"),
+        (settings.smtp_port, "SMTP sink"),
+        (settings.inbound_port, "inbound mail"),
+    )
+    for port, what in ports:
         if port_in_use(port):
             sys.exit(f"port {port} ({what}) is already in use: is another `make run` still running?")
 
     cmd_migrate(args)
     cmd_seed(args)
+    secret_key = settings.secret_key or _local_secret(var / "secret_key")
     env = {
+        "ZT_SECRET_KEY": secret_key,
         **prefect_env(var / "prefect", args.prefect_port),
         "ZT_DATABASE_URL": database_url,
         "ZT_SMTP_HOST": settings.smtp_host,
@@ -78,6 +112,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     os.environ.update(env)
     mail_dir = var / "mail"
     sink = start_mail_sink(mail_dir, settings.smtp_host, settings.smtp_port)
+    inbound = start_inbound_server(settings.inbound_host, settings.inbound_port, lmtp=settings.inbound_lmtp)
     procs = []
     stopping = False
 
@@ -93,6 +128,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         for proc in reversed(procs):
             stop(proc)
         sink.stop()
+        inbound.stop()
         print("stopped.", flush=True)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -115,6 +151,8 @@ def cmd_run(args: argparse.Namespace) -> None:
             f"  API docs     http://127.0.0.1:{args.port}/docs\n"
             f"  Prefect UI   http://127.0.0.1:{args.prefect_port}\n"
             f"  SMTP sink    {settings.smtp_host}:{settings.smtp_port} -> {mail_dir}/\n"
+            f"  replies      {'LMTP' if settings.inbound_lmtp else 'SMTP'} {settings.inbound_host}:"
+            f"{settings.inbound_port} (the organizer mailbox: send iTIP replies here)\n"
             f"  database     {database_url}\n"
             f"  logs         {var / 'log'}/\n"
             "Press Ctrl-C to stop.",
@@ -155,6 +193,11 @@ def main(argv: list[str] | None = None) -> None:
     p_sink.add_argument("--host", default="127.0.0.1")
     p_sink.add_argument("--port", type=int, default=8025)
     p_sink.set_defaults(func=cmd_mail_sink)
+    p_in = sub.add_parser("inbound", help="run the organizer mailbox (iTIP replies) on its own")
+    p_in.add_argument("--host", default="127.0.0.1")
+    p_in.add_argument("--port", type=int, default=8026)
+    p_in.add_argument("--lmtp", action="store_true", help="speak LMTP (for delivery from an MTA)")
+    p_in.set_defaults(func=cmd_inbound)
     p_run = sub.add_parser("run", help="run the whole stack on embedded defaults")
     p_run.add_argument("--port", type=int, default=8000)
     p_run.add_argument("--prefect-port", type=int, default=4200)

@@ -17,9 +17,15 @@ from typing import Any
 from sqlalchemy import Engine
 
 from notifications.imip import Attendee, Meeting, build_imip_message
-from notifications.render import render_invitation, render_not_eligible_notice
+from notifications.inbound_notices import build_counter_notice
+from notifications.render import (
+    render_cancellation,
+    render_invitation,
+    render_not_eligible_notice,
+    render_notice,
+)
 from notifications.smtp import DeliveryError, SmtpSettings, send_message
-from zorgtafel import outbox
+from zorgtafel import outbox, rsvp, tokens
 from zorgtafel.clock import utcnow
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.settings import Settings, get_settings
@@ -52,20 +58,44 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
     )
 
 
+def rsvp_url(p: dict[str, Any], settings: Settings) -> str | None:
+    """The personal answer link for this invitation version, if links can be signed here."""
+    if not settings.secret_key:
+        return None
+    token = tokens.sign(
+        rsvp.PURPOSE,
+        {"pid": p["participant_id"], "seq": p["sequence"]},
+        expires_at=datetime.fromisoformat(p["starts_at"]),
+        secret=settings.secret_key,
+    )
+    return f"{settings.public_base_url}/rsvp/{token}"
+
+
 def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> EmailMessage:
     p = intent.payload
+    method = p.get("method", "REQUEST")
     starts_at = datetime.fromisoformat(p["starts_at"])
     ends_at = datetime.fromisoformat(p["ends_at"])
-    text = render_invitation(
-        reference=p["reference"],
-        starts_at=starts_at,
-        ends_at=ends_at,
-        location=p["location"],
-        role_label=p["role_label"],
-        respond_by=datetime.fromisoformat(p["respond_by"]),
-        sequence=p["sequence"],
-        tzid=settings.timezone,
-    )
+    if method == "CANCEL":
+        text = render_cancellation(
+            reference=p["reference"],
+            starts_at=starts_at,
+            ends_at=ends_at,
+            location=p["location"],
+            tzid=settings.timezone,
+        )
+    else:
+        text = render_invitation(
+            reference=p["reference"],
+            starts_at=starts_at,
+            ends_at=ends_at,
+            location=p["location"],
+            role_label=p["role_label"],
+            respond_by=datetime.fromisoformat(p["respond_by"]),
+            sequence=p["sequence"],
+            tzid=settings.timezone,
+            rsvp_url=rsvp_url(p, settings),
+        )
     meeting = Meeting(
         uid=f"{p['uid']}@{settings.mail_domain}",
         sequence=p["sequence"],
@@ -78,11 +108,12 @@ def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> Em
         attendees=tuple(Attendee(email=a["email"], label=a["label"]) for a in p["attendees"]),
         summary=text.summary,
         description=text.description,
+        status="CANCELLED" if method == "CANCEL" else "CONFIRMED",
         tzid=settings.timezone,
     )
     return build_imip_message(
         meeting,
-        method="REQUEST",
+        method=method,
         recipient_email=intent.recipient,
         sender=f"{settings.organizer_label} <{settings.organizer_email}>",
         message_id=outbox.message_id_for(intent.key, settings.mail_domain),
@@ -110,7 +141,11 @@ def build_notice(intent: Intent, settings: Settings, *, now: datetime) -> EmailM
     return msg
 
 
-BUILDERS = {"invitation": build_invitation, "not_eligible_notice": build_notice}
+BUILDERS = {
+    "invitation": build_invitation,
+    "not_eligible_notice": build_notice,
+    "counter_notice": build_counter_notice,
+}
 
 
 class _Refused(Exception):
@@ -136,7 +171,15 @@ def _send_apprise(intent: Intent, settings: Settings, now: datetime) -> str:
     from notifications.channels import send_notice
 
     p = intent.payload
-    (result,) = send_notice([p["url"]], title=p["title"], body=p["body"])
+    text = render_notice(
+        reference=p["reference"],
+        method=p["method"],
+        starts_at=datetime.fromisoformat(p["starts_at"]),
+        location=p["location"],
+        link=rsvp_url(p, settings) if p["method"] == "REQUEST" else None,
+        tzid=settings.timezone,
+    )
+    (result,) = send_notice([p["url"]], title=text.subject, body=text.text)
     if not result.ok:
         raise _Refused(result.error or "notice not delivered", permanent=result.permanent)
     return outbox.message_id_for(intent.key, settings.mail_domain)

@@ -131,8 +131,8 @@ def build_calendar(meeting: Meeting, *, method: str, dtstamp: datetime) -> bytes
     event.add("uid", meeting.uid)
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", dtstamp.astimezone(UTC))
-    event.add("dtstart", _local(meeting.starts_at, zone, "starts_at"))
-    event.add("dtend", _local(meeting.ends_at, zone, "ends_at"))
+    event.add("dtstart", to_local(meeting.starts_at, zone, "starts_at"))
+    event.add("dtend", to_local(meeting.ends_at, zone, "ends_at"))
     event.add("summary", meeting.summary)
     event.add("description", meeting.description)
     event.add("location", meeting.location)
@@ -285,7 +285,7 @@ def _validate(meeting: Meeting, *, method: str, dtstamp: datetime) -> None:
     vtimezone(meeting.tzid)  # raises ValueError for a zone we have no rules for
 
 
-def _local(value: datetime, zone: ZoneInfo, name: str) -> datetime:
+def to_local(value: datetime, zone: ZoneInfo, name: str) -> datetime:
     local = value.astimezone(zone)
     # RFC 5545 §3.3.5: an ambiguous local time means its *first* occurrence. The second
     # occurrence (the repeated hour in October) cannot be written with a TZID at all.

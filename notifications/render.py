@@ -69,6 +69,7 @@ def render_invitation(
     respond_by: datetime,
     sequence: int,
     tzid: str = "Europe/Brussels",
+    rsvp_url: str | None = None,
 ) -> RenderedText:
     """Texts for one recipient's invitation (or, for ``sequence > 0``, its update).
 
@@ -96,6 +97,7 @@ def render_invitation(
         "location": location,
         "role_label": role_label,
         "respond_by": format_long(respond_by.astimezone(zone)),
+        "rsvp_url": rsvp_url,
     }
     subject = _render_line("invitation_subject.txt", context)
     return RenderedText(
@@ -105,6 +107,58 @@ def render_invitation(
         summary=_render_line("invitation_summary.txt", context),
         description=_render("invitation_description.txt", context).strip(),
     )
+
+
+def render_cancellation(
+    *, reference: str, starts_at: datetime, ends_at: datetime, location: str, tzid: str = "Europe/Brussels"
+) -> RenderedText:
+    """Texts for the CANCEL of a zorgtafel."""
+    _require_reference(reference)
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        _require_aware(name, value)
+    zone = ZoneInfo(tzid)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    context = {
+        "reference": reference,
+        "when": format_period(start, end),
+        "short_when": format_short(start),
+        "zone_label": _zone_label(tzid),
+        "location": location,
+    }
+    subject = _render_line("cancellation_subject.txt", context)
+    text = _render("cancellation.txt", context)
+    return RenderedText(
+        subject=subject,
+        text=text,
+        html=_render("cancellation.html", {**context, "subject": subject}),
+        summary=_render_line("invitation_summary.txt", context),
+        description=text.strip(),
+    )
+
+
+def render_notice(
+    *,
+    reference: str,
+    method: str,
+    starts_at: datetime,
+    location: str,
+    link: str | None,
+    tzid: str = "Europe/Brussels",
+) -> RenderedText:
+    """A short notice for chat, SMS or push channels: the same event as the invitation mail."""
+    _require_reference(reference)
+    _require_aware("starts_at", starts_at)
+    context = {
+        "reference": reference,
+        "cancelled": method == "CANCEL",
+        "short_when": format_short(starts_at.astimezone(ZoneInfo(tzid))),
+        "zone_label": _zone_label(tzid),
+        "location": location,
+        "link": link,
+    }
+    subject = _render_line("notice_title.txt", context)
+    text = _render("notice.txt", context).strip()
+    return RenderedText(subject=subject, text=text, html="", summary=subject, description=text)
 
 
 def render_not_eligible_notice(*, reference: str, regular_help_url: str) -> RenderedText:

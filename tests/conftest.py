@@ -38,6 +38,7 @@ os.environ.update(
         "ZT_SMTP_PORT": str(SMTP_PORT),
         "ZT_VAR_DIR": str(_TMP / "var"),
         "ZT_ROUTE_SWEEP_SECONDS": "3600",
+        "ZT_SECRET_KEY": "test-secret-key-not-for-production",
         "ZT_ROUTE_START_TIMEOUT_SECONDS": "3",
         "PREFECT_CLIENT_MAX_RETRIES": "1",
     }
@@ -53,6 +54,7 @@ def database() -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     from zorgtafel.db.migrate import upgrade
+    from zorgtafel.db.models import CaseManager
     from zorgtafel.db.session import unit_of_work
     from zorgtafel.seed import seed_demo
 
@@ -64,6 +66,18 @@ def database() -> Iterator[str]:
     upgrade(DATABASE_URL)
     with unit_of_work() as session:
         seed_demo(session)
+        # Every planned zorgtafel takes 90 minutes of a case manager's 48 hours: give the suite
+        # enough of them that the order of tests never decides whether a slot exists.
+        session.add_all(
+            CaseManager(
+                name=f"Test Casemanager {i}",
+                email=f"cm{i}@test.zorgtafel.example",
+                registration_number=f"SKJ-9{i:05d}",
+                region="Limburg",
+                active=True,
+            )
+            for i in range(60)
+        )
     yield DATABASE_URL
     from zorgtafel.db.session import engine_for
 

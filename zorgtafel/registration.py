@@ -28,6 +28,7 @@ class RegistrantIn:
     name: str
     email: str
     phone: str | None = None
+    notify_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class FamilyMemberIn:
     preferred_channel: Channel
     email: str | None = None
     phone: str | None = None
+    notify_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def register_case(
         registrant_name=reg.registrant.name,
         registrant_email=reg.registrant.email,
         registrant_phone=reg.registrant.phone,
+        registrant_notify_urls=list(reg.registrant.notify_urls),
         case_manager=case_manager,
         child_name=reg.child.name,
         birth_date=reg.child.birth_date,
@@ -236,6 +239,7 @@ def register_case(
             phone=m.phone,
             preferred_channel=m.preferred_channel.value,
             consent_to_contact=m.consent_to_contact,
+            notify_urls=list(m.notify_urls),
         )
         for m in reg.family
     ]

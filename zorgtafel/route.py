@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zorgtafel import outbox, pool, timeline
+from zorgtafel import invitations, outbox, pool, timeline
 from zorgtafel.clock import utcnow
 from zorgtafel.db.models import Case, Expert, Participant, Zorgtafel
 from zorgtafel.errors import NotFound
@@ -248,38 +248,7 @@ def record_zorgtafel(
         data={"zorgtafel_id": zorgtafel.id, "starts_at": plan.starts_at.isoformat()},
         at=now,
     )
-    # Professionals see each other; a family member's address goes only to that family member.
-    professionals = [
-        {"email": p.email, "label": p.label}
-        for p in participants
-        if p.role != ParticipantRole.FAMILY and p.email
-    ]
-    respond_by = min(now + timedelta(minutes=settings.response_window_minutes), zorgtafel.starts_at)
-    for p in participants:
-        if p.invitation_state != InvitationState.PENDING or not p.email:
-            continue
-        attendees = professionals + (
-            [{"email": p.email, "label": p.label}] if p.role == ParticipantRole.FAMILY else []
-        )
-        outbox.enqueue(
-            session,
-            key=f"invitation:{zorgtafel.uid}:{zorgtafel.sequence}:{p.party_key}",
-            kind="invitation",
-            recipient=p.email,
-            payload={
-                "reference": case.reference,
-                "participant_id": p.id,
-                "role_label": p.label,
-                "uid": zorgtafel.uid,
-                "sequence": zorgtafel.sequence,
-                "starts_at": zorgtafel.starts_at.isoformat(),
-                "ends_at": zorgtafel.ends_at.isoformat(),
-                "location": zorgtafel.location,
-                "respond_by": respond_by.isoformat(),
-                "attendees": attendees,
-            },
-            case=case,
-        )
+    invitations.enqueue_version(session, case, zorgtafel, method="REQUEST", now=now, settings=settings)
     return zorgtafel.id
 
 

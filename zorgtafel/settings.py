@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
+    # The organizer mailbox: replies (iTIP REPLY/COUNTER) are delivered here by the MTA (LMTP or SMTP).
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 8026
+    inbound_lmtp: bool = False
     organizer_email: str = "zorgtafel@zorgtafel.example"
     organizer_label: str = "Zorgtafel coördinatie"
     mail_domain: str = "zorgtafel.example"
@@ -57,10 +61,19 @@ class Settings(BaseSettings):
 
     # Orchestration.
     route_deployment: str = "crisis-route/crisis-route"
+    dispatch_deployment: str = "outbox-dispatcher/outbox-dispatcher"
     route_start_timeout_seconds: float = 5.0
     route_sweep_seconds: float = 10.0
 
     var_dir: Path = Field(default=Path("var"))
+
+    # Signs the personal RSVP links; `zorgtafel run` generates one into var/ when it is not set.
+    secret_key: str | None = None
+
+    def require_secret(self) -> str:
+        if not self.secret_key or len(self.secret_key) < 16:
+            raise RuntimeError("ZT_SECRET_KEY is not set (at least 16 characters): links cannot be signed")
+        return self.secret_key
 
     @field_validator("timezone")
     @classmethod

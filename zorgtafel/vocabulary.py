@@ -76,6 +76,7 @@ class CaseStatus(StrEnum):
     CONVENING = "convening"
     ZORGTAFEL_PLANNED = "zorgtafel_planned"
     AT_RISK = "at_risk"
+    ZORGTAFEL_CANCELLED = "zorgtafel_cancelled"
 
 
 class ParticipantRole(StrEnum):

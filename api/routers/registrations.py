@@ -5,10 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 from sqlalchemy.exc import IntegrityError
 
+from api.channels import validated_urls
 from api.deps import RouteStarterDep, SessionDep, SettingsDep
 from api.presenters import registration_out
 from api.schemas import RegistrationIn, RegistrationOut
 from zorgtafel.clock import utcnow
+from zorgtafel.errors import FieldProblem, ValidationFailed
 from zorgtafel.registration import (
     ChildIn,
     FamilyMemberIn,
@@ -21,10 +23,32 @@ router = APIRouter(prefix="/api/v1", tags=["registrations"])
 
 
 def to_core(body: RegistrationIn) -> NewRegistration:
+    """The core's input, with every channel URL validated (and normalised) as it is saved."""
+    problems: list[FieldProblem] = []
+
+    def urls(values: list[str], loc: tuple[str | int, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(validated_urls(values, loc))
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+            return ()
+
+    registrant = RegistrantIn(
+        **{
+            **body.registrant.model_dump(),
+            "notify_urls": urls(body.registrant.notify_urls, ("registrant", "notify_urls")),
+        }
+    )
+    family = tuple(
+        FamilyMemberIn(**{**m.model_dump(), "notify_urls": urls(m.notify_urls, ("family", i, "notify_urls"))})
+        for i, m in enumerate(body.family)
+    )
+    if problems:
+        raise ValidationFailed(problems)
     return NewRegistration(
-        registrant=RegistrantIn(**body.registrant.model_dump()),
+        registrant=registrant,
         child=ChildIn(**body.child.model_dump()),
-        family=tuple(FamilyMemberIn(**m.model_dump()) for m in body.family),
+        family=family,
         concerns=tuple(body.concerns),
         placement_threatened=body.placement_threatened,
         willingness=body.willingness,

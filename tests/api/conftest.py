@@ -18,6 +18,9 @@ class RecordingStarter:
     def kick(self, reference: str) -> None:
         self.kicked.append(reference)
 
+    def kick_dispatch(self) -> None:
+        self.kicked.append("dispatch")
+
 
 @pytest.fixture
 def starter() -> RecordingStarter:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime, timedelta
-from email.message import Message
 
 import httpx
 import pytest
@@ -311,5 +310,10 @@ def test_no_second_run_when_the_route_was_started_after_all(stack, cut_off_api):
     assert len(mails_about(stack.mail_dir, ref)) == 5
 
 
-def _calendar_of(msg: Message) -> vobject.base.Component:
-    return vobject.readOne(calendar_part(msg)[1].decode())
+def test_outbox_dispatcher_is_served_on_a_schedule_and_sends_what_is_due(stack):
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(get_settings().dispatch_deployment)
+    assert deployment.schedules and deployment.schedules[0].active
+    assert "outbox" in deployment.tags
+    run = run_deployment(get_settings().dispatch_deployment, as_subflow=False, timeout=90, poll_interval=0.5)
+    assert run.state is not None and run.state.is_completed(), run.state
