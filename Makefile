@@ -22,6 +22,7 @@ run: install
 
 ## Lint, then the whole suite on the database chosen by ZT_TEST_DB (sqlite by default, or postgresql).
 test: install
+	infra/ensure-chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SessionDep, SettingsDep
-from notifications.render import format_period
+from notifications.render import ZONE_LABELS, format_period
 from zorgtafel import rsvp
 from zorgtafel.clock import utcnow
+from zorgtafel.settings import Settings
 from zorgtafel.tokens import TokenRefused
 
 router = APIRouter(tags=["rsvp"], include_in_schema=True)
@@ -32,8 +33,10 @@ def _page(*, status_code: int = 200, **context: object) -> HTMLResponse:
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
-def _meeting(v: rsvp.RsvpView, tz: object) -> dict[str, str]:
-    when = format_period(v.starts_at.astimezone(tz), v.ends_at.astimezone(tz))  # type: ignore[arg-type]
+def _meeting(v: rsvp.RsvpView, settings: Settings) -> dict[str, str]:
+    tz = settings.tz
+    period = format_period(v.starts_at.astimezone(tz), v.ends_at.astimezone(tz))
+    when = f"{period} ({ZONE_LABELS[settings.timezone]})"
     return {"reference": v.reference, "when": when, "location": v.location, "role_label": v.role_label}
 
 
@@ -51,7 +54,7 @@ def show(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse
     except TokenRefused as exc:
         return _refused(exc)
     return _page(
-        meeting=_meeting(v, settings.tz),
+        meeting=_meeting(v, settings),
         can_answer=True,
         accept_url=f"/rsvp/{token}/accept",
         decline_url=f"/rsvp/{token}/decline",
@@ -65,4 +68,4 @@ def answer(token: str, action: str, session: SessionDep, settings: SettingsDep) 
             v = rsvp.answer(session, token, action, secret=settings.require_secret(), now=utcnow())
     except TokenRefused as exc:
         return _refused(exc)
-    return _page(meeting=_meeting(v, settings.tz), done=DONE[v.state])
+    return _page(meeting=_meeting(v, settings), done=DONE[v.state])
