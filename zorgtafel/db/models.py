@@ -279,3 +279,170 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
     created_at: Mapped[datetime]
+
+
+# --- After the zorgtafel: the care plan, the catalogue, the budget ledger, evaluations ---------
+
+
+class Service(Base):
+    """A service a zorgtafel can choose or refer to (the catalogue; seeds 000-003)."""
+
+    __tablename__ = "service"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(16))  # hour | traject | day | place | module
+    residential: Mapped[bool] = mapped_column(Boolean)  # counts against the verblijf cap
+    tracks: Mapped[list[Any]] = mapped_column(default=list)  # case_budget and/or regular
+    max_units: Mapped[int | None] = mapped_column(Integer)
+    capacity: Mapped[int | None] = mapped_column(Integer)  # places, where the source names them
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    tariffs: Mapped[list[Tariff]] = relationship(back_populates="service", order_by="Tariff.year")
+
+
+class Tariff(Base):
+    """Price per unit of a service, per region and year (2023 figures as the defaults)."""
+
+    __tablename__ = "tariff"
+    __table_args__ = (
+        UniqueConstraint("service_id", "region", "year", name="service_region_year"),
+        CheckConstraint("amount_cents > 0", name="positive"),
+        CheckConstraint("max_amount_cents IS NULL OR max_amount_cents >= amount_cents", name="range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    region: Mapped[str] = mapped_column(String(64))
+    year: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    # A range where the source gives one (ambulant support: EUR 60-100 per hour by intensity).
+    max_amount_cents: Mapped[int | None] = mapped_column(Integer)
+    service: Mapped[Service] = relationship(back_populates="tariffs")
+
+
+class CarePlan(Base):
+    """What a zorgtafel decided (the outcome) and the route that follows it."""
+
+    __tablename__ = "care_plan"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
+    track: Mapped[str] = mapped_column(String(16))  # case_budget | regular | none
+    reasons: Mapped[str] = mapped_column(Text)  # the grounds, written down (seed 004)
+    decided_at: Mapped[datetime]
+    decided_by: Mapped[str] = mapped_column(String(64))
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    term_ends_on: Mapped[date | None] = mapped_column(Date)
+    extended_until: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | closed
+    closed_at: Mapped[datetime | None]
+    closure: Mapped[dict[str, Any]] = mapped_column(default=dict)  # where the child lives, what continues
+    goals: Mapped[list[PlanGoal]] = relationship(
+        back_populates="care_plan", order_by="PlanGoal.id", cascade="all, delete-orphan"
+    )
+    services: Mapped[list[PlanService]] = relationship(
+        back_populates="care_plan", order_by="PlanService.id", cascade="all, delete-orphan"
+    )
+    budget: Mapped[Budget | None] = relationship(back_populates="care_plan", uselist=False)
+    evaluations: Mapped[list[Evaluation]] = relationship(
+        back_populates="care_plan", order_by="Evaluation.number", cascade="all, delete-orphan"
+    )
+
+
+class PlanGoal(Base):
+    """A goal, written against a life domain (leefgebied, seed 001)."""
+
+    __tablename__ = "plan_goal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plan.id"), index=True)
+    life_domain: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    care_plan: Mapped[CarePlan] = relationship(back_populates="goals")
+
+
+class PlanService(Base):
+    """A service chosen in the plan."""
+
+    __tablename__ = "plan_service"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plan.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    care_plan: Mapped[CarePlan] = relationship(back_populates="services")
+    service: Mapped[Service] = relationship()
+
+
+class Budget(Base):
+    """The case-bound budget: granted amount, and the one extension of half of it."""
+
+    __tablename__ = "budget"
+    __table_args__ = (
+        CheckConstraint("granted_cents > 0", name="positive"),
+        CheckConstraint("extension_cents >= 0", name="extension_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plan.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    granted_cents: Mapped[int] = mapped_column(Integer)
+    extension_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on every booking: the guard that serialises concurrent bookings on any backend.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    care_plan: Mapped[CarePlan] = relationship(back_populates="budget")
+    entries: Mapped[list[LedgerEntry]] = relationship(back_populates="budget", order_by="LedgerEntry.id")
+
+
+class LedgerEntry(Base):
+    """An append-only ledger line: a commitment (booking), a spend, or the reversal of one."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="positive"),
+        CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_links"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    budget_id: Mapped[int] = mapped_column(ForeignKey("budget.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # commitment | spend | reversal
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    residential: Mapped[bool] = mapped_column(Boolean)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    occurs_on: Mapped[date] = mapped_column(Date)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    recorded_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    budget: Mapped[Budget] = relationship(back_populates="entries")
+
+
+class Evaluation(Base):
+    """An evaluation moment, every 6 weeks from the start of the plan."""
+
+    __tablename__ = "evaluation"
+    __table_args__ = (UniqueConstraint("care_plan_id", "number", name="plan_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plan.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    uid: Mapped[str] = mapped_column(String(200), unique=True, default=lambda: str(uuid.uuid4()))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | held | cancelled
+    flow_run_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # continue|adjust|extend|regular|close
+    held_at: Mapped[datetime | None]
+    care_plan: Mapped[CarePlan] = relationship(back_populates="evaluations")
+
+
+class WaitingListEntry(Base):
+    """A place asked for in a service with limited places (regular track, seed 001 rules)."""
+
+    __tablename__ = "waiting_list_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    listed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(24), default="waiting")  # waiting|placed|withdrawn|talk
+    # Waiting time is counted in days; a first refusal without a valid reason puts it on hold,
+    # a second sets it to zero.
+    credited_days: Mapped[int] = mapped_column(Integer, default=0)
+    counting_since: Mapped[datetime | None]
+    refusals_without_reason: Mapped[int] = mapped_column(Integer, default=0)
+    bridging: Mapped[str | None] = mapped_column(Text)  # the ambulant support arranged meanwhile
