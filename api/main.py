@@ -9,7 +9,18 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from api.route_starter import RouteStarter
-from api.routers import cases, health, people, reference, registrations, rsvp, zorgtafels
+from api.routers import (
+    budget,
+    care_plans,
+    cases,
+    catalogue,
+    health,
+    people,
+    reference,
+    registrations,
+    rsvp,
+    zorgtafels,
+)
 from zorgtafel.errors import IdempotencyConflict, NotFound, ValidationFailed
 from zorgtafel.settings import get_settings
 
@@ -28,7 +39,9 @@ def create_app() -> FastAPI:
         summary="Werf 2 crisisroute jonge kind: aanmelding, zorgtafel binnen 48 uur, uitnodigingen.",
         lifespan=lifespan,
     )
-    for module in (health, registrations, cases, zorgtafels, people, reference, rsvp):
+    for module in (
+        health, registrations, cases, zorgtafels, care_plans, budget, catalogue, people, reference, rsvp,
+    ):  # fmt: skip
         app.include_router(module.router)
 
     @app.exception_handler(ValidationFailed)

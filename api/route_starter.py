@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from prefect.deployments import arun_deployment
 from starlette.concurrency import run_in_threadpool
 
+from flows.scheduling import resume_waiting_run, sync_evaluation_runs
 from zorgtafel import route
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.settings import Settings
@@ -32,7 +34,7 @@ def route_idempotency_key(reference: str) -> str:
 class RouteStarter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -44,7 +46,12 @@ class RouteStarter:
         """Ask the outbox dispatcher to run now rather than at its next scheduled run."""
         self._put(DISPATCH)
 
-    def _put(self, item: str) -> None:
+    def kick_plan(self, reference: str, *, resume: tuple[str, dict[str, Any]] | None) -> None:
+        """After a decision through the API: hand it to the run waiting for it in Prefect (if
+        any), and schedule or cancel evaluation runs to match the plan."""
+        self._put(("plan", reference, resume))
+
+    def _put(self, item: Any) -> None:
         # Sync endpoints run in a thread pool: hand over to the event loop thread-safely.
         assert self._loop is not None, "RouteStarter used outside its context"
         self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
@@ -66,8 +73,22 @@ class RouteStarter:
             item = await self._queue.get()
             if item == DISPATCH:
                 await self.dispatch_now()
+            elif isinstance(item, tuple):
+                await self.sync_plan(item[1], item[2])
             else:
                 await self.start(item)
+
+    async def sync_plan(self, reference: str, resume: tuple[str, dict[str, Any]] | None) -> None:
+        # Best effort: the flows themselves sync when they run, so nothing is lost if Prefect
+        # is away now.
+        try:
+            if resume is not None:
+                await asyncio.wait_for(resume_waiting_run(*resume), self.settings.route_start_timeout_seconds)
+            await asyncio.wait_for(
+                sync_evaluation_runs(reference), 4 * self.settings.route_start_timeout_seconds
+            )
+        except Exception as exc:
+            log.warning("plan of %s not synced with Prefect now: %s", reference, type(exc).__name__)
 
     async def dispatch_now(self) -> None:
         """A run of the outbox dispatcher; if Prefect is away, its schedule catches up later."""

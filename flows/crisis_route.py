@@ -11,7 +11,9 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.asyncutils import run_coro_as_sync
 
+from flows.scheduling import start_outcome_run
 from notifications.dispatch import dispatch_pending
 from zorgtafel import route
 from zorgtafel.clock import utcnow
@@ -77,6 +79,17 @@ def send_messages(case_reference: str) -> int:
     return report.sent
 
 
+@task(name="await-outcome", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10])
+def await_outcome(case_reference: str) -> None:
+    """A run that waits for the zorgtafel's outcome, scheduled at its start (one per case)."""
+    with unit_of_work() as session:
+        z = route.load_case(session, case_reference).zorgtafel
+        starts_at = z.starts_at if z is not None and z.status == "planned" else None
+    if starts_at is not None:
+        run_id = run_coro_as_sync(start_outcome_run(case_reference, starts_at))
+        get_run_logger().info("%s: outcome run %s scheduled at the zorgtafel's start", case_reference, run_id)
+
+
 @task(name="publish-summary", cache_policy=NO_CACHE)
 def publish_summary(case_reference: str) -> None:
     settings = get_settings()
@@ -112,6 +125,7 @@ def crisis_route(case_reference: str) -> str:
         if plan is not None:
             record_zorgtafel(case_reference, plan)
     send_messages(case_reference)
+    await_outcome(case_reference)
     publish_summary(case_reference)
     with unit_of_work() as session:
         return route.load_case(session, case_reference).status

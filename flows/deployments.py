@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from prefect.deployments.runner import RunnerDeployment
 
+from flows.care_plan import evaluation, zorgtafel_outcome
 from flows.crisis_route import ROUTE_TAGS, crisis_route
 from flows.outbox_dispatcher import DISPATCH_TAGS, outbox_dispatcher
 from zorgtafel.settings import get_settings
@@ -19,6 +20,16 @@ def deployments() -> list[RunnerDeployment]:
             name="crisis-route",
             tags=ROUTE_TAGS,
             description="Werf 2 crisisroute: zorgtafel binnen 48 uur na aanmelding.",
+        ),
+        zorgtafel_outcome.to_deployment(
+            name="zorgtafel-outcome",
+            tags=["care-plan"],
+            description="Wacht op de uitkomst van de zorgtafel (formulier in de UI of via de API).",
+        ),
+        evaluation.to_deployment(
+            name="evaluation",
+            tags=["care-plan"],
+            description="Evaluatie om de 6 weken: wacht op de uitkomst en voert ze uit.",
         ),
         outbox_dispatcher.to_deployment(
             name="outbox-dispatcher",

@@ -60,7 +60,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
 
 def rsvp_url(p: dict[str, Any], settings: Settings) -> str | None:
     """The personal answer link for this invitation version, if links can be signed here."""
-    if not settings.secret_key:
+    if not settings.secret_key or not p.get("rsvp", True):
         return None
     token = tokens.sign(
         rsvp.PURPOSE,
@@ -76,6 +76,7 @@ def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> Em
     method = p.get("method", "REQUEST")
     starts_at = datetime.fromisoformat(p["starts_at"])
     ends_at = datetime.fromisoformat(p["ends_at"])
+    meeting_label = p.get("meeting", "zorgtafel")
     if method == "CANCEL":
         text = render_cancellation(
             reference=p["reference"],
@@ -83,6 +84,7 @@ def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> Em
             ends_at=ends_at,
             location=p["location"],
             tzid=settings.timezone,
+            meeting=meeting_label,
         )
     else:
         text = render_invitation(
@@ -95,6 +97,7 @@ def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> Em
             sequence=p["sequence"],
             tzid=settings.timezone,
             rsvp_url=rsvp_url(p, settings),
+            meeting=meeting_label,
         )
     meeting = Meeting(
         uid=f"{p['uid']}@{settings.mail_domain}",
@@ -141,8 +144,33 @@ def build_notice(intent: Intent, settings: Settings, *, now: datetime) -> EmailM
     return msg
 
 
+def build_reminder(intent: Intent, settings: Settings, *, now: datetime) -> EmailMessage:
+    p = intent.payload
+    text = render_notice(
+        reference=p["reference"],
+        method="REQUEST",
+        starts_at=datetime.fromisoformat(p["starts_at"]),
+        location=p["location"],
+        link=None,
+        tzid=settings.timezone,
+        meeting=p["meeting"],
+    )
+    msg = EmailMessage()
+    msg["From"] = f"{settings.organizer_label} <{settings.organizer_email}>"
+    msg["To"] = intent.recipient
+    msg["Subject"] = f"Herinnering: {text.subject}"
+    msg["Message-ID"] = outbox.message_id_for(intent.key, settings.mail_domain)
+    msg["Date"] = format_datetime(now)
+    msg["Content-Language"] = "nl"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text.text)
+    return msg
+
+
 BUILDERS = {
     "invitation": build_invitation,
+    "evaluation_invitation": build_invitation,
+    "reminder": build_reminder,
     "not_eligible_notice": build_notice,
     "counter_notice": build_counter_notice,
 }
@@ -178,6 +206,7 @@ def _send_apprise(intent: Intent, settings: Settings, now: datetime) -> str:
         location=p["location"],
         link=rsvp_url(p, settings) if p["method"] == "REQUEST" else None,
         tzid=settings.timezone,
+        meeting=p.get("meeting", "zorgtafel"),
     )
     (result,) = send_notice([p["url"]], title=text.subject, body=text.text)
     if not result.ok:

@@ -70,6 +70,7 @@ def render_invitation(
     sequence: int,
     tzid: str = "Europe/Brussels",
     rsvp_url: str | None = None,
+    meeting: str = "zorgtafel",
 ) -> RenderedText:
     """Texts for one recipient's invitation (or, for ``sequence > 0``, its update).
 
@@ -98,6 +99,7 @@ def render_invitation(
         "role_label": role_label,
         "respond_by": format_long(respond_by.astimezone(zone)),
         "rsvp_url": rsvp_url,
+        "meeting": meeting,
     }
     subject = _render_line("invitation_subject.txt", context)
     return RenderedText(
@@ -110,7 +112,13 @@ def render_invitation(
 
 
 def render_cancellation(
-    *, reference: str, starts_at: datetime, ends_at: datetime, location: str, tzid: str = "Europe/Brussels"
+    *,
+    reference: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str,
+    tzid: str = "Europe/Brussels",
+    meeting: str = "zorgtafel",
 ) -> RenderedText:
     """Texts for the CANCEL of a zorgtafel."""
     _require_reference(reference)
@@ -124,6 +132,7 @@ def render_cancellation(
         "short_when": format_short(start),
         "zone_label": _zone_label(tzid),
         "location": location,
+        "meeting": meeting,
     }
     subject = _render_line("cancellation_subject.txt", context)
     text = _render("cancellation.txt", context)
@@ -144,6 +153,7 @@ def render_notice(
     location: str,
     link: str | None,
     tzid: str = "Europe/Brussels",
+    meeting: str = "zorgtafel",
 ) -> RenderedText:
     """A short notice for chat, SMS or push channels: the same event as the invitation mail."""
     _require_reference(reference)
@@ -155,6 +165,7 @@ def render_notice(
         "zone_label": _zone_label(tzid),
         "location": location,
         "link": link,
+        "meeting": meeting,
     }
     subject = _render_line("notice_title.txt", context)
     text = _render("notice.txt", context).strip()

@@ -50,7 +50,7 @@ def events(session: Session, owner: Owner) -> list[FeedEvent]:
     rows = session.scalars(
         select(Zorgtafel)
         .join(Participant, Participant.zorgtafel_id == Zorgtafel.id)
-        .where(Participant.party_key == party, Zorgtafel.status.in_(("planned", "cancelled")))
+        .where(Participant.party_key == party, Zorgtafel.status.in_(("planned", "held", "cancelled")))
         .order_by(Zorgtafel.starts_at)
     )
     return [

@@ -3,13 +3,14 @@ sent to every invitee (REQUEST asks them again; CANCEL withdraws the meeting).""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from zorgtafel import outbox, timeline
-from zorgtafel.db.models import Case, Expert, FamilyMember, OutboxMessage, Participant, Zorgtafel
+from zorgtafel.db.models import Case, Evaluation, Expert, FamilyMember, OutboxMessage, Participant, Zorgtafel
 from zorgtafel.errors import FieldProblem, ValidationFailed
 from zorgtafel.settings import Settings
 from zorgtafel.vocabulary import CaseStatus, InvitationState, ParticipantRole
@@ -22,10 +23,6 @@ MAILED_STATES = {
     InvitationState.DECLINED,
     InvitationState.TENTATIVE,
 }
-
-
-def _key(zorgtafel: Zorgtafel, participant: Participant) -> str:
-    return f"invitation:{zorgtafel.uid}:{zorgtafel.sequence}:{participant.party_key}"
 
 
 def notify_urls(session: Session, case: Case, participant: Participant) -> list[str]:
@@ -42,55 +39,76 @@ def notify_urls(session: Session, case: Case, participant: Participant) -> list[
     return []
 
 
-def enqueue_version(
-    session: Session, case: Case, zorgtafel: Zorgtafel, *, method: str, now: datetime, settings: Settings
+@dataclass(frozen=True)
+class MeetingVersion:
+    """One version (SEQUENCE) of a meeting that invitations are sent for."""
+
+    kind: str  # outbox kind: "invitation" (a zorgtafel) or "evaluation_invitation"
+    uid: str
+    sequence: int
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    label: str  # "zorgtafel" or "evaluatie 2"
+
+
+def _supersede(session: Session, kind: str, uid: str, sequence: int) -> None:
+    # Unsent intents of older versions are not sent: nobody needs yesterday's time.
+    for prefix in (kind, f"notice-{kind}"):
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.idempotency_key.like(f"{prefix}:{uid}:%"),
+                OutboxMessage.idempotency_key.not_like(f"{prefix}:{uid}:{sequence}:%"),
+            )
+            .values(status="superseded")
+        )
+
+
+def enqueue_meeting(
+    session: Session,
+    case: Case,
+    meeting: MeetingVersion,
+    participants: list[Participant],
+    *,
+    method: str,
+    now: datetime,
+    settings: Settings,
 ) -> int:
-    """One intent per mailed participant for the zorgtafel's current SEQUENCE; unsent intents of
-    older versions are superseded (nobody needs yesterday's time). Returns the number enqueued."""
+    """One mail intent per mailed participant (and one notice per other channel) for this
+    version of the meeting. Returns the number of participants it went to."""
     session.flush()
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.kind == "invitation",
-            OutboxMessage.idempotency_key.like(f"invitation:{zorgtafel.uid}:%"),
-            OutboxMessage.idempotency_key.not_like(f"invitation:{zorgtafel.uid}:{zorgtafel.sequence}:%"),
-        )
-        .values(status="superseded")
-    )
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.kind == "notice",
-            OutboxMessage.idempotency_key.like(f"notice:{zorgtafel.uid}:%"),
-            OutboxMessage.idempotency_key.not_like(f"notice:{zorgtafel.uid}:{zorgtafel.sequence}:%"),
-        )
-        .values(status="superseded")
-    )
-    mailed = [p for p in zorgtafel.participants if p.email and p.invitation_state in MAILED_STATES]
+    _supersede(session, meeting.kind, meeting.uid, meeting.sequence)
+    mailed = [p for p in participants if p.email and p.invitation_state in MAILED_STATES]
     # Professionals see each other; a family member's address goes only to that family member.
     professionals = [{"email": p.email, "label": p.label} for p in mailed if p.role != ParticipantRole.FAMILY]
-    respond_by = min(now + timedelta(minutes=settings.response_window_minutes), zorgtafel.starts_at)
+    respond_by = min(now + timedelta(minutes=settings.response_window_minutes), meeting.starts_at)
+    common = {
+        "method": method,
+        "meeting": meeting.label,
+        "reference": case.reference,
+        "uid": meeting.uid,
+        "sequence": meeting.sequence,
+        "starts_at": meeting.starts_at.isoformat(),
+        "ends_at": meeting.ends_at.isoformat(),
+        "location": meeting.location,
+        # Personal answer links are for the zorgtafel; evaluations are answered in the calendar.
+        "rsvp": meeting.kind == "invitation",
+    }
     for p in mailed:
-        if method == "CANCEL" and p.invited_sequence is None:
+        if method == "CANCEL" and meeting.kind == "invitation" and p.invited_sequence is None:
             continue  # never invited: nothing to withdraw
         own = [{"email": p.email, "label": p.label}] if p.role == ParticipantRole.FAMILY else []
         outbox.enqueue(
             session,
-            key=_key(zorgtafel, p),
-            kind="invitation",
+            key=f"{meeting.kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}",
+            kind=meeting.kind,
             recipient=p.email or "",
             payload={
-                "method": method,
-                "reference": case.reference,
+                **common,
                 "participant_id": p.id,
                 "role_label": p.label,
-                "uid": zorgtafel.uid,
-                "sequence": zorgtafel.sequence,
-                "starts_at": zorgtafel.starts_at.isoformat(),
-                "ends_at": zorgtafel.ends_at.isoformat(),
-                "location": zorgtafel.location,
                 "respond_by": respond_by.isoformat(),
                 "attendees": professionals + own,
             },
@@ -100,22 +118,92 @@ def enqueue_version(
         for i, url in enumerate(notify_urls(session, case, p)):
             outbox.enqueue(
                 session,
-                key=f"notice:{zorgtafel.uid}:{zorgtafel.sequence}:{p.party_key}:{i}",
+                key=f"notice-{meeting.kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}:{i}",
                 kind="notice",
                 channel="apprise",
                 recipient=f"{p.label} (kanaal {i + 1})",
-                payload={
-                    "url": url,
-                    "method": method,
-                    "reference": case.reference,
-                    "participant_id": p.id,
-                    "sequence": zorgtafel.sequence,
-                    "starts_at": zorgtafel.starts_at.isoformat(),
-                    "location": zorgtafel.location,
-                },
+                payload={**common, "url": url, "participant_id": p.id},
                 case=case,
             )
     return len(mailed)
+
+
+def enqueue_version(
+    session: Session, case: Case, zorgtafel: Zorgtafel, *, method: str, now: datetime, settings: Settings
+) -> int:
+    """Invitations for the zorgtafel's current SEQUENCE."""
+    meeting = MeetingVersion(
+        "invitation", zorgtafel.uid, zorgtafel.sequence, zorgtafel.starts_at, zorgtafel.ends_at,
+        zorgtafel.location, "zorgtafel",
+    )  # fmt: skip
+    return enqueue_meeting(
+        session, case, meeting, list(zorgtafel.participants), method=method, now=now, settings=settings
+    )
+
+
+def enqueue_evaluation(
+    session: Session, case: Case, evaluation: Evaluation, *, method: str, now: datetime, settings: Settings
+) -> int:
+    """Invitations for one evaluation (a single event of its own, see README), to the people of
+    the zorgtafel who did not decline it."""
+    z = case.zorgtafel
+    if z is None:
+        return 0
+    location = case.case_manager.location if case.case_manager and case.case_manager.location else z.location
+    meeting = MeetingVersion(
+        "evaluation_invitation",
+        evaluation.uid,
+        evaluation.sequence,
+        evaluation.due_at,
+        evaluation.due_at + timedelta(minutes=settings.evaluation_duration_minutes),
+        location or settings.default_location,
+        f"evaluatie {evaluation.number}",
+    )
+    people = [p for p in z.participants if p.invitation_state != InvitationState.DECLINED]
+    return enqueue_meeting(session, case, meeting, people, method=method, now=now, settings=settings)
+
+
+def enqueue_reminder(session: Session, case: Case, evaluation: Evaluation, *, settings: Settings) -> int:
+    """A reminder of an evaluation to everyone invited to it, on mail and their other channels."""
+    z = case.zorgtafel
+    if z is None or evaluation.status != "scheduled":
+        return 0
+    common = {
+        "method": "REQUEST",
+        "meeting": f"evaluatie {evaluation.number}",
+        "reference": case.reference,
+        "uid": evaluation.uid,
+        "sequence": evaluation.sequence,
+        "starts_at": evaluation.due_at.isoformat(),
+        "location": (case.case_manager.location if case.case_manager else None) or z.location,
+        "rsvp": False,
+    }
+    people = [
+        p
+        for p in z.participants
+        if p.email and p.invitation_state in MAILED_STATES and p.invitation_state != InvitationState.DECLINED
+    ]
+    for p in people:
+        key = f"{evaluation.uid}:{evaluation.sequence}:{p.party_key}"
+        outbox.enqueue(
+            session,
+            key=f"reminder:{key}",
+            kind="reminder",
+            recipient=p.email or "",
+            payload=common,
+            case=case,
+        )
+        for i, url in enumerate(notify_urls(session, case, p)):
+            outbox.enqueue(
+                session,
+                key=f"notice-reminder:{key}:{i}",
+                kind="notice",
+                channel="apprise",
+                recipient=f"{p.label} (kanaal {i + 1})",
+                payload={**common, "url": url, "participant_id": p.id},
+                case=case,
+            )
+    return len(people)
 
 
 def _planned(case: Case) -> Zorgtafel:

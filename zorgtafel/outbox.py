@@ -29,6 +29,8 @@ SENT_SUMMARIES = {
     "not_eligible_notice": "Antwoord 'buiten doelgroep' verstuurd naar de aanmelder.",
     "counter_notice": "Voorstel voor een ander tijdstip doorgestuurd naar de casemanager.",
     "notice": "Bericht verstuurd via een ander kanaal van de deelnemer.",
+    "evaluation_invitation": "Uitnodiging voor een evaluatie verstuurd.",
+    "reminder": "Herinnering aan een evaluatie verstuurd.",
 }
 
 

@@ -45,8 +45,10 @@ def _load(session: Session, token: str, *, secret: str, now: datetime) -> tuple[
     if participant is None:
         raise tokens.TokenRefused("invalid_token", "Deze link is ongeldig.")
     zorgtafel = participant.zorgtafel
-    if zorgtafel.status != "planned":
+    if zorgtafel.status == "cancelled":
         raise tokens.TokenRefused("cancelled", "Deze zorgtafel werd geannuleerd.")
+    if zorgtafel.status != "planned" or zorgtafel.starts_at <= now:
+        raise tokens.TokenRefused("expired", "Deze zorgtafel heeft al plaatsgevonden.")
     if claims["seq"] != zorgtafel.sequence:
         raise tokens.TokenRefused(
             "superseded",

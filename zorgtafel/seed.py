@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zorgtafel.catalogue import seed_demo_catalogue
 from zorgtafel.db.models import Agency, CaseManager, Expert
 
 AGENCIES: list[tuple[str, str, str]] = [
@@ -132,8 +133,10 @@ def seed_demo(session: Session, region: str = "Limburg", experts_per_agency: int
                 )
             )
     session.flush()
-    return {
+    counts = {
         "agencies": len(agencies),
         "experts": len(known_experts),
         "case_managers": len(known_managers | {m[1] for m in CASE_MANAGERS}),
     }
+    counts |= seed_demo_catalogue(session, region)
+    return counts

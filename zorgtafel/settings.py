@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     regular_help_url: str = "https://www.kindengezin.be/nl/ondersteuning"
 
+    # After the zorgtafel (seed 004): the case-bound budget of this region (the source gives no
+    # amount), the plan's term, and evaluations every 6 weeks at this local time.
+    case_budget_cents: int = Field(default=1_000_000, gt=0)
+    plan_term_months: int = 3
+    evaluation_interval_weeks: int = 6
+    evaluation_time: str = "10:00"
+    evaluation_duration_minutes: int = 60
+    # An evaluation not held this long after its time shows as overdue.
+    evaluation_overdue_hours: int = 48
+    # The evaluation's run starts this long before it, sends reminders, then waits for the outcome.
+    evaluation_reminder_hours: int = 48
+
     # The outbox: a claim not reported back within this lease belongs to a dead dispatcher.
     outbox_claim_lease_seconds: int = 120
     outbox_dispatch_interval_seconds: int = 60

@@ -77,6 +77,8 @@ class CaseStatus(StrEnum):
     ZORGTAFEL_PLANNED = "zorgtafel_planned"
     AT_RISK = "at_risk"
     ZORGTAFEL_CANCELLED = "zorgtafel_cancelled"
+    PLAN_ACTIVE = "plan_active"
+    CLOSED = "closed"
 
 
 class ParticipantRole(StrEnum):
@@ -94,3 +96,50 @@ class InvitationState(StrEnum):
     TENTATIVE = "tentative"
     NO_CONSENT = "no_consent"  # family member who did not consent to be contacted
     VIA_CASE_MANAGER = "via_case_manager"  # no mail channel: the case manager invites in person
+
+
+class Track(StrEnum):
+    """What a zorgtafel decides (seed 004)."""
+
+    CASE_BUDGET = "case_budget"  # casusgebonden middelen
+    REGULAR = "regular"  # reguliere opstart
+    NONE = "none"  # no further route
+
+
+class LifeDomain(StrEnum):
+    """Leefgebieden to write goals against (seed 001)."""
+
+    HOUSING = "housing"
+    PHYSICAL_HEALTH = "physical_health"
+    MENTAL_HEALTH = "mental_health"
+    DAYTIME_ACTIVITY = "daytime_activity"
+    FINANCES = "finances"
+    SOCIAL_NETWORK = "social_network"
+    SOCIAL_PARTICIPATION = "social_participation"
+    JUSTICE = "justice"
+    ADDICTION = "addiction"
+    DAILY_LIVING = "daily_living"
+    CHILD_DEVELOPMENT = "child_development"  # "the child's own needs are named" (seed 004)
+
+
+LIFE_DOMAIN_LABELS_NL: dict[LifeDomain, str] = {
+    LifeDomain.HOUSING: "wonen",
+    LifeDomain.PHYSICAL_HEALTH: "lichamelijke gezondheid",
+    LifeDomain.MENTAL_HEALTH: "psychische gezondheid",
+    LifeDomain.DAYTIME_ACTIVITY: "dagbesteding en vrije tijd",
+    LifeDomain.FINANCES: "financiën",
+    LifeDomain.SOCIAL_NETWORK: "sociaal netwerk",
+    LifeDomain.SOCIAL_PARTICIPATION: "maatschappelijke participatie",
+    LifeDomain.JUSTICE: "justitie",
+    LifeDomain.ADDICTION: "verslaving",
+    LifeDomain.DAILY_LIVING: "algemene dagelijkse levensverrichtingen",
+    LifeDomain.CHILD_DEVELOPMENT: "ontwikkeling en veiligheid van het kind",
+}
+
+
+class EvaluationOutcome(StrEnum):
+    CONTINUE = "continue"
+    ADJUST = "adjust"
+    EXTEND = "extend"  # once, at the end of the first term
+    REGULAR = "regular"  # move to the regular track
+    CLOSE = "close"

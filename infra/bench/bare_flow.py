@@ -10,7 +10,8 @@ from email.message import EmailMessage
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-N_TASKS = 6  # screen, pick-experts, find-slot, record-zorgtafel, send-messages, publish-summary
+# screen, pick-experts, find-slot, record-zorgtafel, send-messages, await-outcome, publish-summary
+N_TASKS = 7
 
 
 @task(cache_policy=NO_CACHE)

@@ -21,6 +21,9 @@ class RecordingStarter:
     def kick_dispatch(self) -> None:
         self.kicked.append("dispatch")
 
+    def kick_plan(self, reference: str, *, resume: object) -> None:
+        self.kicked.append(f"plan:{reference}")
+
 
 @pytest.fixture
 def starter() -> RecordingStarter:
