@@ -26,12 +26,15 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	$(BIN)/pytest -m e2e tests/e2e
 
 test-sqlite: install
 	ZT_TEST_DB=sqlite $(BIN)/pytest
+	ZT_TEST_DB=sqlite $(BIN)/pytest -m e2e tests/e2e
 
 test-postgresql: install
 	ZT_TEST_DB=postgresql $(BIN)/pytest
+	ZT_TEST_DB=postgresql $(BIN)/pytest -m e2e tests/e2e
 
 lint: install
 	$(BIN)/ruff check .
