@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
 from notifications.imip import Attendee, Meeting, build_imip_message
 from notifications.inbound_notices import build_counter_notice
+from notifications.mail import plain_message
 from notifications.render import (
     render_cancellation,
     render_invitation,
@@ -131,17 +131,10 @@ def build_notice(intent: Intent, settings: Settings, *, now: datetime) -> EmailM
     text = render_not_eligible_notice(
         reference=intent.payload["reference"], regular_help_url=settings.regular_help_url
     )
-    msg = EmailMessage()
-    msg["From"] = f"{settings.organizer_label} <{settings.organizer_email}>"
-    msg["To"] = intent.recipient
-    msg["Subject"] = text.subject
-    msg["Message-ID"] = outbox.message_id_for(intent.key, settings.mail_domain)
-    msg["Date"] = format_datetime(now)
-    msg["Content-Language"] = "nl"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text.text)
-    msg.add_alternative(text.html, subtype="html")
-    return msg
+    return plain_message(
+        recipient=intent.recipient, key=intent.key, subject=text.subject, text=text.text, html=text.html,
+        settings=settings, now=now,
+    )  # fmt: skip
 
 
 def build_reminder(intent: Intent, settings: Settings, *, now: datetime) -> EmailMessage:
@@ -155,16 +148,10 @@ def build_reminder(intent: Intent, settings: Settings, *, now: datetime) -> Emai
         tzid=settings.timezone,
         meeting=p["meeting"],
     )
-    msg = EmailMessage()
-    msg["From"] = f"{settings.organizer_label} <{settings.organizer_email}>"
-    msg["To"] = intent.recipient
-    msg["Subject"] = f"Herinnering: {text.subject}"
-    msg["Message-ID"] = outbox.message_id_for(intent.key, settings.mail_domain)
-    msg["Date"] = format_datetime(now)
-    msg["Content-Language"] = "nl"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text.text)
-    return msg
+    return plain_message(
+        recipient=intent.recipient, key=intent.key, subject=f"Herinnering: {text.subject}", text=text.text,
+        html=None, settings=settings, now=now,
+    )  # fmt: skip
 
 
 BUILDERS = {

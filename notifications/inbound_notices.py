@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from notifications.mail import plain_message
 from notifications.render import (
     RenderedText,
     _render,
@@ -24,7 +24,6 @@ from notifications.render import (
     format_period,
     format_short,
 )
-from zorgtafel import outbox
 from zorgtafel.settings import Settings
 
 if TYPE_CHECKING:  # dispatch imports this module for its BUILDERS
@@ -98,14 +97,7 @@ def build_counter_notice(intent: Intent, settings: Settings, *, now: datetime) -
         deadline=datetime.fromisoformat(p["deadline"]) if p.get("deadline") else None,
         tzid=settings.timezone,
     )
-    msg = EmailMessage()
-    msg["From"] = f"{settings.organizer_label} <{settings.organizer_email}>"
-    msg["To"] = intent.recipient
-    msg["Subject"] = text.subject
-    msg["Message-ID"] = outbox.message_id_for(intent.key, settings.mail_domain)
-    msg["Date"] = format_datetime(now)
-    msg["Content-Language"] = "nl"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text.text)
-    msg.add_alternative(text.html, subtype="html")
-    return msg
+    return plain_message(
+        recipient=intent.recipient, key=intent.key, subject=text.subject, text=text.text, html=text.html,
+        settings=settings, now=now,
+    )  # fmt: skip

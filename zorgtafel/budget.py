@@ -89,6 +89,20 @@ class EntryNotFound(NotFound):
     """No ledger entry with that id in this case's budget."""
 
 
+# The amounts a budget summary carries (each as ``<name>_cents``), in the order people read them.
+FIGURES = (
+    "granted",
+    "extension",
+    "total_granted",
+    "committed",
+    "spent",
+    "remaining",
+    "residential_committed",
+    "residential_cap",
+    "residential_remaining",
+)
+
+
 @dataclass(frozen=True)
 class ServiceLine:
     code: str
@@ -122,17 +136,7 @@ class BudgetSummary:
         """Figures for a coordinator's artifact: the reference and amounts, nothing about the
         family (not the services either: which help a family gets stays in the application)."""
         out: dict[str, Any] = {"reference": self.reference}
-        for name in (
-            "granted",
-            "extension",
-            "total_granted",
-            "committed",
-            "spent",
-            "remaining",
-            "residential_committed",
-            "residential_cap",
-            "residential_remaining",
-        ):
+        for name in FIGURES:
             cents = getattr(self, f"{name}_cents")
             out[name] = format_eur(cents)
             out[f"{name}_cents"] = cents

@@ -125,17 +125,7 @@ def _entry_out(e: budget.EntryView) -> EntryOut:
 
 def _budget_out(s: budget.BudgetSummary, entries: list[budget.EntryView]) -> BudgetOut:
     figures = {}
-    for name in (
-        "granted",
-        "extension",
-        "total_granted",
-        "committed",
-        "spent",
-        "remaining",
-        "residential_committed",
-        "residential_cap",
-        "residential_remaining",
-    ):
+    for name in budget.FIGURES:
         cents = getattr(s, f"{name}_cents")
         figures[name], figures[f"{name}_cents"] = _amount(cents), cents
     return BudgetOut(
