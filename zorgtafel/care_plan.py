@@ -5,12 +5,12 @@ the same validation; the evaluations every 6 weeks; the extension; closure."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zorgtafel import invitations, timeline
+from zorgtafel import budget, invitations, timeline
 from zorgtafel.db.models import Budget, CarePlan, Case, Evaluation, PlanGoal, PlanService, Service
 from zorgtafel.errors import FieldProblem, ValidationFailed
 from zorgtafel.route import load_case
@@ -221,8 +221,6 @@ def is_decision_point(plan: CarePlan, evaluation: Evaluation) -> bool:
 
 
 def overdue(evaluation: Evaluation, *, now: datetime, settings: Settings) -> bool:
-    from datetime import timedelta
-
     return evaluation.status == "scheduled" and now > evaluation.due_at + timedelta(
         hours=settings.evaluation_overdue_hours
     )
@@ -337,8 +335,6 @@ def record_evaluation(
         at=now,
     )
     if outcome is EvaluationOutcome.EXTEND:
-        from zorgtafel import budget
-
         budget.grant_extension(session, plan, actor=actor, now=now)
         assert plan.extended_until is not None
         added = add_evaluations(plan, until=plan.extended_until, settings=settings)

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from zorgtafel import budget as ledger
 from zorgtafel import care_plan
 from zorgtafel.settings import Settings
 
@@ -17,8 +18,6 @@ def overview(session: Session, reference: str, *, now: datetime, settings: Setti
     nxt = care_plan.next_evaluation(plan)
     budget: dict[str, Any] | None = None
     if plan.budget is not None:
-        from zorgtafel import budget as ledger
-
         budget = ledger.summary(session, reference).to_dict()
     return {
         "reference": reference,

@@ -53,9 +53,7 @@ class EvaluationBody(Strict):
     closure: ClosureBody | None = Field(None, description="Required when the outcome is close.")
 
 
-def _closure(body: ClosureBody | None) -> care_plan.ClosureIn | None:
-    if body is None:
-        return None
+def _closure(body: ClosureBody) -> care_plan.ClosureIn:
     return care_plan.ClosureIn(
         child_lives=body.child_lives, continuing_services=tuple(body.continuing_services), note=body.note
     )
@@ -112,7 +110,10 @@ def record_evaluation(
     starter: RouteStarterDep,
 ) -> dict[str, Any]:
     result = care_plan.EvaluationIn(
-        number=number, outcome=body.outcome.value, note=body.note, closure=_closure(body.closure)
+        number=number,
+        outcome=body.outcome.value,
+        note=body.note,
+        closure=_closure(body.closure) if body.closure is not None else None,
     )
     with session.begin():
         care_plan.record_evaluation(
@@ -137,7 +138,7 @@ def close(
     with session.begin():
         care_plan.close(
             session, reference, _closure(body), actor="case_manager", now=utcnow(), settings=settings
-        )  # type: ignore[arg-type]
+        )
     starter.kick_dispatch()
     starter.kick_plan(reference, resume=None)
     with session.begin():
