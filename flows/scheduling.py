@@ -64,7 +64,12 @@ async def sync_evaluation_runs(reference: str) -> tuple[int, int]:
         for run_id, due_at in pending.scheduled:
             run = await client.read_flow_run(run_id)
             wanted = run_time(due_at)
-            if run.state is not None and run.state.is_scheduled() and run.expected_start_time != wanted:
+            # The state's scheduled time is the one that counts (expected_start_time keeps the first).
+            if (
+                run.state is not None
+                and run.state.is_scheduled()
+                and run.state.state_details.scheduled_time != wanted
+            ):
                 await client.set_flow_run_state(run_id, Scheduled(scheduled_time=wanted), force=True)
                 changed += 1
         for evaluation_id, run_id in pending.to_cancel:

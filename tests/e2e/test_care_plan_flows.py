@@ -10,7 +10,12 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import (
+    ArtifactCollectionFilter,
+    ArtifactCollectionFilterKey,
+    FlowRunFilter,
+    FlowRunFilterName,
+)
 from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
@@ -60,6 +65,10 @@ def evaluation_runs(ref: str) -> list[FlowRun]:
 
 def test_coordinator_resume_form_records_the_outcome_and_schedules_the_evaluations(stack):
     ref, run = held_zorgtafel(stack)
+    # A resume with fields missing is refused by Prefect against the form's schema; the run waits on.
+    with pytest.raises(Exception, match=r"(?i)reasons|valid"):
+        resume_flow_run(run.id, run_input={"track": "case_budget"})
+    assert run_named(f"zorgtafel-outcome-{ref}").state.is_paused()
     resume_flow_run(
         run.id,
         run_input={
@@ -85,6 +94,33 @@ def test_coordinator_resume_form_records_the_outcome_and_schedules_the_evaluatio
         lead = timedelta(hours=get_settings().evaluation_reminder_hours)
         assert abs((r.expected_start_time - (datetime.fromisoformat(e["due_at"]) - lead)).total_seconds()) < 1
         assert r.parameters == {"case_reference": ref, "number": e["number"]}
+
+    # What coordinators see: the plan artifact with the budget table and the next evaluation.
+    with get_client(sync_client=True) as client:
+        artifact = client.read_latest_artifacts(
+            artifact_filter=ArtifactCollectionFilter(
+                key=ArtifactCollectionFilterKey(any_=[f"plan-{ref.lower()}"])
+            )
+        )[0]
+    assert "## Budget" in artifact.data and "residential_cap" in artifact.data
+    assert plan["next_evaluation"][:16] in artifact.data
+
+    # Moving an evaluation moves its run.
+    first = sorted(runs, key=lambda r: r.name)[0]
+    new_due = datetime.fromisoformat(plan["evaluations"][0]["due_at"]) + timedelta(days=2)
+    moved = httpx.post(
+        f"{stack.api_url}/api/v1/cases/{ref}/evaluations/1/reschedule",
+        json={"due_at": new_due.isoformat(), "reason": "Feestdag."},
+    )
+    assert moved.status_code == 200, moved.text
+    lead = timedelta(hours=get_settings().evaluation_reminder_hours)
+    wait_for(
+        lambda: (
+            abs((run_named(first.name).state.state_details.scheduled_time - (new_due - lead)).total_seconds())
+            < 1
+        ),
+        what="the evaluation run moved",
+    )
 
     # Closing early cancels what is still scheduled, in Prefect too.
     r = httpx.post(
