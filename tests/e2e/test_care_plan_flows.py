@@ -20,7 +20,7 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
 
-from tests.e2e.helpers import invitations_settled, wait_for
+from tests.e2e.helpers import invitations_settled, mails_about, wait_for
 from tests.factories import registration
 from zorgtafel.clock import utcnow
 from zorgtafel.db.session import unit_of_work
@@ -154,4 +154,33 @@ def test_case_manager_api_answer_resumes_the_waiting_run(stack):
     timeline = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}").json()["timeline"]
     recorded = [e for e in timeline if e["kind"] == "outcome_recorded"]
     assert len(recorded) == 1 and recorded[0]["actor"] == "case_manager"  # once, by the API
-    wait_for(lambda: len(evaluation_runs(ref)) == 2, what="evaluation runs scheduled")
+    runs = wait_for(lambda: len(evaluation_runs(ref)) == 2 and evaluation_runs(ref), what="evaluation runs")
+
+    # The first evaluation's run starts (here: now): it reminds everyone, then waits for the outcome.
+    first = sorted(runs, key=lambda r: r.name)[0]
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(first.id, Scheduled(scheduled_time=utcnow()), force=True)
+    wait_for(
+        lambda: (x := run_named(first.name)) and x.state and x.state.is_paused(),
+        timeout=90,
+        what="evaluation run waiting for its outcome",
+    )
+    reminders = wait_for(
+        lambda: [
+            m for _, _, m in mails_about(stack.mail_dir, ref) if str(m["Subject"]).startswith("Herinnering")
+        ],
+        what="reminders",
+    )
+    assert len(reminders) == 5
+    resume_flow_run(first.id, run_input={"outcome": "continue", "note": ""})
+    done = wait_for(
+        lambda: (x := run_named(first.name)) and x.state and x.state.is_final() and x,
+        timeout=90,
+        what="evaluation run finished",
+    )
+    assert done.state.is_completed(), done.state
+    plan = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}/plan").json()
+    assert [(e["status"], e["outcome"]) for e in plan["evaluations"]] == [
+        ("held", "continue"),
+        ("scheduled", None),
+    ]
