@@ -42,7 +42,7 @@ Decisions (the open points of domain.md and the issue):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -335,6 +335,37 @@ def _after(state: _State, entries: list[ledger.Entry]) -> tuple[dict[str, int], 
 # --- bookings --------------------------------------------------------------------------------
 
 
+def _append(
+    session: Session,
+    state: _State,
+    entries: list[ledger.Entry],
+    line: ledger.Entry,
+    *,
+    actor: str,
+    note: str | None,
+    idempotency_key: str | None,
+    now: datetime,
+) -> LedgerEntry:
+    """Write one ledger line (``line.id`` is ignored) and keep the in-memory list in step."""
+    entry = LedgerEntry(
+        budget_id=state.budget_id,
+        kind=line.kind,
+        service_id=line.service_id,
+        residential=line.residential,
+        amount_cents=line.amount_cents,
+        occurs_on=line.occurs_on,
+        reverses_id=line.reverses_id,
+        recorded_at=now,
+        actor=actor,
+        note=note,
+        idempotency_key=idempotency_key,
+    )
+    session.add(entry)
+    session.flush()
+    entries.append(replace(line, id=entry.id))
+    return entry
+
+
 def book(
     session: Session,
     case_reference: str,
@@ -445,25 +476,17 @@ def book_or_replay(
             raise _refuse(refusals)
         if not _claim(session, state):
             continue
-        entry = LedgerEntry(
-            budget_id=state.budget_id,
-            kind=kind,
-            service_id=service.id,
-            residential=service.residential,
-            amount_cents=amount_cents,
-            occurs_on=occurs_on,
-            reverses_id=None,
-            recorded_at=now,
+        # A concurrent booking under the same key for another case fails in here (unique key):
+        # the caller rolls back and retries, and then gets IdempotencyConflict.
+        entry = _append(
+            session,
+            state,
+            entries,
+            ledger.Entry(0, kind, service.id, service.residential, amount_cents, occurs_on, None),
             actor=actor,
             note=note,
             idempotency_key=idempotency_key,
-        )
-        session.add(entry)
-        # A concurrent booking under the same key for another case fails here (unique key): the
-        # caller rolls back and retries, and then gets IdempotencyConflict.
-        session.flush()
-        entries.append(
-            ledger.Entry(entry.id, kind, service.id, service.residential, amount_cents, occurs_on, None)
+            now=now,
         )
         data, after = _after(state, entries)
         verblijf = " (verblijf)" if service.residential else ""
@@ -526,31 +549,23 @@ def reverse(
             raise _refuse(refusals)
         if not _claim(session, state):
             continue
-        entry = LedgerEntry(
-            budget_id=state.budget_id,
-            kind=ledger.REVERSAL,
-            service_id=target.service_id,
-            residential=target.residential,
-            amount_cents=target.amount_cents,
-            occurs_on=target.occurs_on,
-            reverses_id=target.id,
-            recorded_at=now,
-            actor=actor,
-            note=reason,
-            idempotency_key=None,
-        )
-        session.add(entry)
-        session.flush()
-        entries.append(
+        entry = _append(
+            session,
+            state,
+            entries,
             ledger.Entry(
-                entry.id,
+                0,
                 ledger.REVERSAL,
                 target.service_id,
                 target.residential,
                 target.amount_cents,
                 target.occurs_on,
                 target.id,
-            )
+            ),
+            actor=actor,
+            note=reason,
+            idempotency_key=None,
+            now=now,
         )
         data, after = _after(state, entries)
         _event(
