@@ -89,6 +89,7 @@ class ItipMessage:
             proposed_end=self.proposed_end,
             comment=self.comment,
             sender=self.sender,
+            dtstamp=self.dtstamp,
         )
 
 

@@ -121,6 +121,7 @@ def mark_sent(session: Session, msg_id: int, *, message_id: str, at: datetime | 
             participant.invited_sequence = sequence
             participant.invited_at = at
             participant.responded_at = None
+            participant.answered_at = None
         timeline.record(
             session,
             participant.zorgtafel.case,

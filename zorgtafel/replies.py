@@ -45,6 +45,7 @@ class ItipIn:
     proposed_end: datetime | None = None
     comment: str | None = None  # the attendee's free text: never stored or sent on
     sender: str | None = None  # the mail's From address
+    dtstamp: datetime | None = None  # when the attendee's client wrote the answer (aware)
 
 
 class ReplyCode(StrEnum):
@@ -54,6 +55,7 @@ class ReplyCode(StrEnum):
     OCCURRENCE_RECORDED = "occurrence_recorded"  # answer for one occurrence of a series
     COUNTER_RECORDED = "counter_recorded"  # a proposal for another time, sent to the case manager
     STALE = "stale"  # answers an older version of the invitation
+    OUTDATED = "outdated"  # written before the answer already recorded (delivered out of order)
     CANCELLED = "cancelled"  # the zorgtafel was cancelled: the answer changes nothing
     NOT_INVITED = "not_invited"  # the address was not invited to this zorgtafel
     UNKNOWN_MEETING = "unknown_meeting"  # no zorgtafel with this UID
@@ -259,10 +261,21 @@ def _reply(
             participants[0].invitation_state,
         )
 
-    changed = [p for p in participants if p.invitation_state != new_state]
+    answered_at = msg.dtstamp or now
+    current = [p for p in participants if p.answered_at is None or p.answered_at <= answered_at]
+    if not current:
+        return ReplyOutcome(
+            ReplyCode.OUTDATED,
+            f"Antwoord van {label} is ouder dan het antwoord dat al geregistreerd is; niets gewijzigd.",
+            reference,
+            ids,
+            participants[0].invitation_state,
+        )
+    changed = [p for p in current if p.invitation_state != new_state]
     for p in changed:
         p.invitation_state = new_state
         p.responded_at = now
+        p.answered_at = answered_at
     if not changed:
         return ReplyOutcome(
             ReplyCode.UNCHANGED,

@@ -81,6 +81,7 @@ def answer(session: Session, token: str, action: str, *, secret: str, now: datet
     state = ANSWERS[action]
     participant.invitation_state = state
     participant.responded_at = now
+    participant.answered_at = now
     timeline.record(
         session,
         z.case,

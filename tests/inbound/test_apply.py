@@ -294,3 +294,21 @@ def test_one_address_for_two_family_members_answers_for_both():
     assert outcome.code == ReplyCode.RECORDED
     assert set(outcome.participant_ids) == {i.id for i in both}
     assert all(participant(i.id).invitation_state == InvitationState.ACCEPTED for i in both)
+
+
+def test_an_older_reply_delivered_late_does_not_overwrite_a_newer_answer(planned):
+    expert = planned.by_role(ParticipantRole.EXPERT)
+    written = utcnow()
+    newer = reply(planned, expert.email, "ACCEPTED", dtstamp=written)
+    older = reply(planned, expert.email, "DECLINED", dtstamp=written - timedelta(hours=1))
+    assert apply(newer).code == ReplyCode.RECORDED
+    count = len(events(planned.case_id))
+    outcome = apply(older)
+    assert outcome.code == ReplyCode.OUTDATED and not outcome.applied
+    assert participant(expert.id).invitation_state == InvitationState.ACCEPTED
+    assert len(events(planned.case_id)) == count
+    # A later change of mind is still a new answer.
+    assert apply(reply(planned, expert.email, "DECLINED", dtstamp=written + timedelta(minutes=5))).code == (
+        ReplyCode.RECORDED
+    )
+    assert participant(expert.id).invitation_state == InvitationState.DECLINED

@@ -208,6 +208,9 @@ class Participant(Base):
     invited_sequence: Mapped[int | None] = mapped_column(Integer)
     invited_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
+    # When the current answer was given (a reply's DTSTAMP, or the moment of a link answer):
+    # a reply written earlier but delivered later must not overwrite it.
+    answered_at: Mapped[datetime | None]
     zorgtafel: Mapped[Zorgtafel] = relationship(back_populates="participants")
 
 
