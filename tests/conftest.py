@@ -40,7 +40,6 @@ os.environ.update(
         "ZT_ROUTE_SWEEP_SECONDS": "3600",
         "ZT_SECRET_KEY": "test-secret-key-not-for-production",
         "ZT_ROUTE_START_TIMEOUT_SECONDS": "3",
-        "PREFECT_CLIENT_MAX_RETRIES": "1",
     }
 )
 
