@@ -8,8 +8,13 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zorgtafel.settings import Settings
 
 
 def cmd_migrate(_: argparse.Namespace) -> None:
@@ -67,12 +72,24 @@ def cmd_mail_sink(args: argparse.Namespace) -> None:
     serve_forever(Path(args.dir), args.host, args.port)
 
 
-def _local_secret(path: Path) -> str:
-    """The embedded stack's signing key: made once, kept in var/ (readable by its owner only)."""
+def _local_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
+    """A key of the embedded stack: made once, kept in var/ (readable by its owner only)."""
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _local_keys(settings: Settings) -> dict[str, str]:
+    """The signing key and the data key of the embedded stack, unless the environment sets them."""
+    from zorgtafel.crypto import new_key_spec
+
+    var = settings.var_dir.resolve()
+    return {
+        "ZT_SECRET_KEY": settings.secret_key or _local_secret(var / "secret_key"),
+        "ZT_DATA_KEYS": settings.data_keys or _local_secret(var / "data_keys", new_key_spec),
+    }
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -99,11 +116,13 @@ def cmd_run(args: argparse.Namespace) -> None:
         if port_in_use(port):
             sys.exit(f"port {port} ({what}) is already in use: is another `make run` still running?")
 
+    keys = _local_keys(settings)
+    os.environ.update(keys)
+    get_settings.cache_clear()
     cmd_migrate(args)
     cmd_seed(args)
-    secret_key = settings.secret_key or _local_secret(var / "secret_key")
     env = {
-        "ZT_SECRET_KEY": secret_key,
+        **keys,
         **prefect_env(var / "prefect", args.prefect_port),
         "ZT_DATABASE_URL": database_url,
         "ZT_SMTP_HOST": settings.smtp_host,

@@ -39,6 +39,10 @@ os.environ.update(
         "ZT_VAR_DIR": str(_TMP / "var"),
         "ZT_ROUTE_SWEEP_SECONDS": "3600",
         "ZT_SECRET_KEY": "test-secret-key-not-for-production",
+        # A fixed test key (never used outside the tests): "k1" encrypts, "k0" only decrypts.
+        "ZT_DATA_KEYS": (
+            "k1:dGVzdC1kYXRhLWtleS0zMi1ieXRlcy1sb25nLSEhISE=;k0:b2xkLXRlc3Qta2V5LTMyLWJ5dGVzLWxvbmctISEhISE="
+        ),
         "ZT_ROUTE_START_TIMEOUT_SECONDS": "3",
     }
 )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zorgtafel import timeline
+from zorgtafel.crypto import blind_index
 from zorgtafel.db.models import Agency, Case, CaseManager, FamilyMember, IdempotencyRecord
 from zorgtafel.errors import FieldProblem, IdempotencyConflict, ValidationFailed
 from zorgtafel.rules.deadline import zorgtafel_deadline
@@ -136,7 +137,7 @@ def _validate(
     if reg.case_manager_email is not None:
         case_manager = session.scalar(
             select(CaseManager).where(
-                func.lower(CaseManager.email) == reg.case_manager_email.lower(), CaseManager.active
+                CaseManager.email_bidx == blind_index(reg.case_manager_email), CaseManager.active
             )
         )
         if case_manager is None:

@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zorgtafel import outbox, timeline
+from zorgtafel.crypto import blind_index
 from zorgtafel.db.models import Case, Participant, Zorgtafel
 from zorgtafel.settings import Settings, get_settings
 from zorgtafel.vocabulary import InvitationState
@@ -131,7 +132,7 @@ def apply_itip(
     participants = list(
         session.scalars(
             select(Participant)
-            .where(Participant.zorgtafel_id == zorgtafel.id, func.lower(Participant.email) == attendee)
+            .where(Participant.zorgtafel_id == zorgtafel.id, Participant.email_bidx == blind_index(attendee))
             .order_by(Participant.id)
             .with_for_update()
         )

@@ -39,6 +39,28 @@ class Settings(BaseSettings):
     response_window_minutes: int = 240
     default_location: str = "Kantoor casemanager (adres volgt via casemanager)"
 
+    # The expert pool (issue 3). Public holidays on which no zorgtafel is planned: ISO country
+    # codes, comma separated ("BE", or "BE,NL" near the border).
+    public_holidays: str = "BE"
+    # Travel/buffer time kept free before and after every busy period of every participant.
+    travel_buffer_minutes: int = Field(default=0, ge=0, le=240)
+    # Zorgtafels per ISO week an expert takes at most, unless their own cap is set.
+    default_weekly_cap: int = Field(default=2, ge=1)
+    # Fairness: zorgtafels per expert are counted over this rolling window.
+    fairness_window_days: int = Field(default=28, ge=1)
+    # Escalate to the coordinator when no confirmed pair exists this long before the deadline.
+    escalation_hours_before_deadline: int = Field(default=12, ge=0)
+    # The scheduled watcher (answers, silence, replacements, escalation) runs this often.
+    watch_interval_seconds: int = Field(default=300, ge=30)
+    watch_deployment: str = "zorgtafel-watch/zorgtafel-watch"
+    # Coordinators are warned on these apprise URLs and this address (in addition to the
+    # coordinator accounts of the case's region).
+    coordinator_notify_urls: list[str] = Field(default_factory=list)
+    coordinator_email: str | None = None
+    # Availability feeds published by agencies are fetched this often and with this timeout.
+    availability_sync_minutes: int = Field(default=30, ge=5)
+    availability_fetch_timeout_seconds: float = 10.0
+
     # Mail.
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
@@ -81,6 +103,19 @@ class Settings(BaseSettings):
 
     # Signs the personal RSVP links; `zorgtafel run` generates one into var/ when it is not set.
     secret_key: str | None = None
+    # Personal data at rest (zorgtafel.crypto): "<id>:<base64 32 bytes>;..." - the first encrypts,
+    # all decrypt. `zorgtafel run` generates one into var/ when it is not set.
+    data_keys: str | None = None
+    # Key of the blind indexes (e-mail lookups); derived from the secret key when not set.
+    index_key: str | None = None
+
+    # Authentication (issue 6): session tokens from the password flow expire after this long;
+    # API tokens for systems after this many days. Both can be revoked.
+    access_token_minutes: int = Field(default=60, ge=1)
+    api_token_days: int = Field(default=365, ge=1)
+    # Retention: closed cases are anonymised this many days after closure.
+    retention_days: int = Field(default=730, ge=1)
+    retention_deployment: str = "retention/retention"
 
     def require_secret(self) -> str:
         if not self.secret_key or len(self.secret_key) < 16:

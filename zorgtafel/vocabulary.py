@@ -96,6 +96,17 @@ class InvitationState(StrEnum):
     TENTATIVE = "tentative"
     NO_CONSENT = "no_consent"  # family member who did not consent to be contacted
     VIA_CASE_MANAGER = "via_case_manager"  # no mail channel: the case manager invites in person
+    REPLACED = "replaced"  # an expert who declined or stayed silent, replaced by another (CANCEL sent)
+
+
+class Role(StrEnum):
+    """Who a user is to the system (issue 6)."""
+
+    REGISTRANT = "registrant"
+    CASE_MANAGER = "case_manager"
+    COORDINATOR = "coordinator"
+    EXPERT = "expert"
+    ADMIN = "admin"
 
 
 class Track(StrEnum):

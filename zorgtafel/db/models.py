@@ -18,8 +18,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from zorgtafel.crypto import EncryptedDate, EncryptedJSON, EncryptedText, blind_index
 from zorgtafel.db.types import UTCDateTime
 
 NAMING = {
@@ -58,17 +59,36 @@ class Expert(Base):
     __tablename__ = "expert"
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(EncryptedText)
+    email: Mapped[str] = mapped_column(EncryptedText)
+    # Blind index of the address (zorgtafel.crypto): unique, and how a sender is recognised.
+    email_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    # Codes from the expertise vocabulary (ExpertiseTerm).
     expertise: Mapped[list[Any]] = mapped_column(default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_invited_at: Mapped[datetime | None]
+    # Personal meeting hours ("mon-thu 09:00-17:00"), within the region's; None = the region's.
+    meeting_hours: Mapped[str | None] = mapped_column(String(200))
+    # Zorgtafels per ISO week at most; None = the region's default (ZT_DEFAULT_WEEKLY_CAP).
+    weekly_cap: Mapped[int | None] = mapped_column(Integer)
+    # An iCalendar free/busy or event feed the expert's agency publishes (imported as busy time).
+    availability_feed_url: Mapped[str | None] = mapped_column(String(1000))
+    availability_synced_at: Mapped[datetime | None]
+    availability_error: Mapped[str | None] = mapped_column(String(500))
     # apprise URLs for notices and reminders (Teams, Slack, ntfy, SMS gateways, webhooks).
-    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    notify_urls: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     # Private calendar feed: only a hash of the secret token is stored.
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     agency: Mapped[Agency] = relationship(back_populates="experts")
+    absences: Mapped[list[Absence]] = relationship(
+        back_populates="expert", order_by="Absence.starts_on", cascade="all, delete-orphan"
+    )
+
+    @validates("email")
+    def _index_email(self, _: str, value: str) -> str:
+        self.email_bidx = blind_index(value)  # type: ignore[assignment]
+        return value
 
 
 class CaseManager(Base):
@@ -76,15 +96,21 @@ class CaseManager(Base):
 
     __tablename__ = "case_manager"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(40))
-    registration_number: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(EncryptedText)
+    email: Mapped[str] = mapped_column(EncryptedText)
+    email_bidx: Mapped[str] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
+    registration_number: Mapped[str] = mapped_column(EncryptedText)
     region: Mapped[str] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    notify_urls: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    @validates("email")
+    def _index_email(self, _: str, value: str) -> str:
+        self.email_bidx = blind_index(value)  # type: ignore[assignment]
+        return value
 
 
 class BusyPeriod(Base):
@@ -100,6 +126,7 @@ class BusyPeriod(Base):
     case_manager_id: Mapped[int | None] = mapped_column(ForeignKey("case_manager.id"), index=True)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    # entered | feed (replaced as a whole by every successful import of the expert's feed)
     source: Mapped[str] = mapped_column(String(32), default="entered")
 
 
@@ -120,20 +147,33 @@ class Case(Base):
     zorgtafel_deadline: Mapped[datetime]
 
     registrant_agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
-    registrant_name: Mapped[str] = mapped_column(String(200))
-    registrant_email: Mapped[str] = mapped_column(String(320))
-    registrant_phone: Mapped[str | None] = mapped_column(String(40))
-    registrant_notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    # The account that registered the case (a registrant sees the status of their own).
+    registered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    registrant_name: Mapped[str] = mapped_column(EncryptedText)
+    registrant_email: Mapped[str] = mapped_column(EncryptedText)
+    registrant_phone: Mapped[str | None] = mapped_column(EncryptedText)
+    registrant_notify_urls: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     case_manager_id: Mapped[int | None] = mapped_column(ForeignKey("case_manager.id"), index=True)
 
-    child_name: Mapped[str | None] = mapped_column(String(200))
-    birth_date: Mapped[date | None] = mapped_column(Date)
-    expected_delivery_date: Mapped[date | None] = mapped_column(Date)
+    child_name: Mapped[str | None] = mapped_column(EncryptedText)
+    birth_date: Mapped[date | None] = mapped_column(EncryptedDate)
+    expected_delivery_date: Mapped[date | None] = mapped_column(EncryptedDate)
     concerns: Mapped[list[Any]] = mapped_column(default=list)
     placement_threatened: Mapped[bool] = mapped_column(Boolean)
     willingness: Mapped[str] = mapped_column(String(16))
     municipality: Mapped[str] = mapped_column(String(100))
-    registration_note: Mapped[str | None] = mapped_column(Text)
+    registration_note: Mapped[str | None] = mapped_column(EncryptedText)
+
+    # The 48-hour watch (issue 3): when both experts had accepted, when and why the case was put
+    # at risk and the coordinator warned, and a missed deadline with its reason.
+    confirmed_at: Mapped[datetime | None]
+    at_risk_since: Mapped[datetime | None]
+    risk_reason: Mapped[str | None] = mapped_column(String(64))
+    escalated_at: Mapped[datetime | None]
+    deadline_missed_at: Mapped[datetime | None]
+    deadline_missed_reason: Mapped[str | None] = mapped_column(String(64))
+    # Retention: personal data removed, what the reports need kept.
+    anonymised_at: Mapped[datetime | None]
 
     eligible: Mapped[bool] = mapped_column(Boolean)
     screening: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -161,13 +201,13 @@ class FamilyMember(Base):
     __tablename__ = "family_member"
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(EncryptedText)
     relation: Mapped[str] = mapped_column(String(32))
-    email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    phone: Mapped[str | None] = mapped_column(EncryptedText)
     preferred_channel: Mapped[str] = mapped_column(String(32))
     consent_to_contact: Mapped[bool] = mapped_column(Boolean)
-    notify_urls: Mapped[list[Any]] = mapped_column(default=list)
+    notify_urls: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
     case: Mapped[Case] = relationship(back_populates="family")
 
 
@@ -202,7 +242,8 @@ class Participant(Base):
     party_key: Mapped[str] = mapped_column(String(64))
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id"))
     family_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_member.id"))
-    email: Mapped[str | None] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    email_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     label: Mapped[str] = mapped_column(String(200))  # role label shown in calendars, no name
     invitation_state: Mapped[str] = mapped_column(String(24))
     invited_sequence: Mapped[int | None] = mapped_column(Integer)
@@ -211,7 +252,17 @@ class Participant(Base):
     # When the current answer was given (a reply's DTSTAMP, or the moment of a link answer):
     # a reply written earlier but delivered later must not overwrite it.
     answered_at: Mapped[datetime | None]
+    # Experts answer before this moment; silence after it gets them replaced (issue 3).
+    response_due_at: Mapped[datetime | None]
+    # Set when a decliner or a silent expert was replaced (state "replaced"): they are no longer
+    # an attendee and were sent a CANCEL.
+    replaced_at: Mapped[datetime | None]
     zorgtafel: Mapped[Zorgtafel] = relationship(back_populates="participants")
+
+    @validates("email")
+    def _index_email(self, _: str, value: str | None) -> str | None:
+        self.email_bidx = blind_index(value)
+        return value
 
 
 class CaseEvent(Base):
@@ -222,7 +273,7 @@ class CaseEvent(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
     at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(64))
-    summary: Mapped[str] = mapped_column(String(500))  # Dutch, for the case file
+    summary: Mapped[str] = mapped_column(EncryptedText)  # Dutch, for the case file (may hold free text)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     actor: Mapped[str] = mapped_column(String(64), default="system")
     case: Mapped[Case] = relationship(back_populates="events")
@@ -237,8 +288,8 @@ class OutboxMessage(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16), default="email")
-    recipient: Mapped[str] = mapped_column(String(320))
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recipient: Mapped[str] = mapped_column(EncryptedText)
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -330,7 +381,7 @@ class CarePlan(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), unique=True)
     track: Mapped[str] = mapped_column(String(16))  # case_budget | regular | none
-    reasons: Mapped[str] = mapped_column(Text)  # the grounds, written down (seed 004)
+    reasons: Mapped[str] = mapped_column(EncryptedText)  # the grounds, written down (seed 004)
     decided_at: Mapped[datetime]
     decided_by: Mapped[str] = mapped_column(String(64))
     starts_on: Mapped[date | None] = mapped_column(Date)
@@ -338,7 +389,8 @@ class CarePlan(Base):
     extended_until: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | closed
     closed_at: Mapped[datetime | None]
-    closure: Mapped[dict[str, Any]] = mapped_column(default=dict)  # where the child lives, what continues
+    # Where the child lives, what continues.
+    closure: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     goals: Mapped[list[PlanGoal]] = relationship(
         back_populates="care_plan", order_by="PlanGoal.id", cascade="all, delete-orphan"
     )
@@ -358,7 +410,7 @@ class PlanGoal(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plan.id"), index=True)
     life_domain: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
     care_plan: Mapped[CarePlan] = relationship(back_populates="goals")
 
 
@@ -369,7 +421,7 @@ class PlanService(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     care_plan_id: Mapped[int] = mapped_column(ForeignKey("care_plan.id"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText)
     care_plan: Mapped[CarePlan] = relationship(back_populates="services")
     service: Mapped[Service] = relationship()
 
@@ -411,7 +463,7 @@ class LedgerEntry(Base):
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
     recorded_at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(EncryptedText)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     budget: Mapped[Budget] = relationship(back_populates="entries")
 
@@ -448,4 +500,114 @@ class WaitingListEntry(Base):
     credited_days: Mapped[int] = mapped_column(Integer, default=0)
     counting_since: Mapped[datetime | None]
     refusals_without_reason: Mapped[int] = mapped_column(Integer, default=0)
-    bridging: Mapped[str | None] = mapped_column(Text)  # the ambulant support arranged meanwhile
+    bridging: Mapped[str | None] = mapped_column(EncryptedText)  # the ambulant support arranged meanwhile
+
+
+# --- The expert pool (issue 3) -----------------------------------------------------------------
+
+
+class ExpertiseTerm(Base):
+    """A term of the expertise vocabulary; coordinators extend it."""
+
+    __tablename__ = "expertise_term"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))  # Dutch
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class ConcernExpertise(Base):
+    """Which expertise covers which concern (the source gives no mapping: coordinators set it)."""
+
+    __tablename__ = "concern_expertise"
+    concern: Mapped[str] = mapped_column(String(32), primary_key=True)
+    expertise_code: Mapped[str] = mapped_column(ForeignKey("expertise_term.code"), primary_key=True)
+
+
+class Absence(Base):
+    """Whole local days an expert is away (leave, training); inclusive."""
+
+    __tablename__ = "absence"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ordered"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32), default="leave")  # leave | training | other
+    expert: Mapped[Expert] = relationship(back_populates="absences")
+
+
+class CaseExpertDirective(Base):
+    """A coordinator pins or excludes an expert for one case, with a reason (on the timeline)."""
+
+    __tablename__ = "case_expert_directive"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # pin | exclude
+    reason: Mapped[str] = mapped_column(EncryptedText)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+# --- Who may see and do what (issue 6) ---------------------------------------------------------
+
+
+class AppUser(Base):
+    """An account: a registrant, case manager, coordinator, pool expert, administrator or system."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    # argon2id; None for system accounts that only use API tokens.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(24))
+    region: Mapped[str | None] = mapped_column(String(64))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    case_manager_id: Mapped[int | None] = mapped_column(ForeignKey("case_manager.id"), unique=True)
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id"), unique=True)
+    notify_urls: Mapped[list[Any]] = mapped_column(EncryptedJSON, default=list)
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class AuthToken(Base):
+    """A bearer token (only its SHA-256 is stored): a session token or a long-lived API token."""
+
+    __tablename__ = "auth_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # session | api
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    user: Mapped[AppUser] = relationship()
+
+
+class AuditEvent(Base):
+    """One access to case data (NEN 7513): who, in which role, on whose behalf, when, what, from
+    where. Append-only: the application never updates or deletes a row, and on PostgreSQL a
+    trigger refuses it."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)  # no FK: the trail outlives accounts
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(24))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(16))  # create | read | change | export | search | login ...
+    outcome: Mapped[str] = mapped_column(String(16))  # allowed | denied | failed
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    case_reference: Mapped[str | None] = mapped_column(String(32), index=True)
+    region: Mapped[str | None] = mapped_column(String(64), index=True)
+    resource: Mapped[str] = mapped_column(String(200))  # route template or object
+    method: Mapped[str | None] = mapped_column(String(8))
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
