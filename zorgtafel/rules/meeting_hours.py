@@ -40,6 +40,20 @@ class MeetingHours:
                     yield lo, hi
             day += timedelta(days=1)
 
+    def day_windows(self, first: date, last: date, tz: ZoneInfo) -> Iterator[tuple[date, datetime, datetime]]:
+        """Yield ``(local day, start, end)`` for every window of the local days first..last
+        inclusive, unclipped, start and end aware in UTC. A window lies within its local day, so
+        every instant in it has that local date (also on the DST days)."""
+        day = first
+        while day <= last:
+            for open_at, close_at in self.by_weekday[day.weekday()]:
+                yield (
+                    day,
+                    datetime.combine(day, open_at, tz).astimezone(UTC),
+                    datetime.combine(day, close_at, tz).astimezone(UTC),
+                )
+            day += timedelta(days=1)
+
 
 def parse_meeting_hours(spec: str) -> MeetingHours:
     """Parse e.g. ``"mon-fri 08:00-19:00; sat-sun 09:00-17:00"``; parts are separated by ``;``."""

@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 from zorgtafel.rules.meeting_hours import MeetingHours
 
 Interval = tuple[datetime, datetime]
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# The slot grid: whole multiples of the step after this instant.
+GRID_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_EPOCH = GRID_EPOCH
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,15 @@ class SlotRequest:
     tz: ZoneInfo
 
 
-def _ceil_to_step(t: datetime, step: timedelta) -> datetime:
+def ceil_to_step(t: datetime, step: timedelta) -> datetime:
+    """The first start on the step grid at or after ``t`` (aware, UTC)."""
     # The grid is aligned on UTC quarter-hours, which are local quarter-hours in every zone whose
     # offset is a multiple of the step (Europe/Brussels and Europe/Amsterdam).
     n = -((_EPOCH - t) // step)
     return _EPOCH + n * step
+
+
+_ceil_to_step = ceil_to_step
 
 
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
