@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from zorgtafel.catalogue import seed_demo_catalogue
 from zorgtafel.db.models import Agency, CaseManager, Expert
+from zorgtafel.pool_admin import seed_pool_vocabulary
 
 AGENCIES: list[tuple[str, str, str]] = [
     ("crisishulp-aan-huis", "Crisishulp aan Huis", "crisis_help"),
@@ -139,4 +140,5 @@ def seed_demo(session: Session, region: str = "Limburg", experts_per_agency: int
         "case_managers": len(known_managers | {m[1] for m in CASE_MANAGERS}),
     }
     counts |= seed_demo_catalogue(session, region)
+    counts |= seed_pool_vocabulary(session)
     return counts
