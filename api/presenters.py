@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from api.schemas import (
+    AtRiskOut,
     CaseOut,
+    DeadlineMissedOut,
     EventOut,
     FindingOut,
     ParticipantOut,
@@ -12,6 +14,7 @@ from api.schemas import (
     ZorgtafelOut,
 )
 from zorgtafel.db.models import Case
+from zorgtafel.route import risk_label
 from zorgtafel.settings import Settings
 
 
@@ -51,6 +54,9 @@ def case_out(case: Case, settings: Settings) -> CaseOut:
                     invited_sequence=p.invited_sequence,
                     invited_at=p.invited_at.astimezone(tz) if p.invited_at else None,
                     responded_at=p.responded_at.astimezone(tz) if p.responded_at else None,
+                    response_due_at=p.response_due_at.astimezone(tz) if p.response_due_at else None,
+                    replaced=p.replaced_at is not None,
+                    replaced_at=p.replaced_at.astimezone(tz) if p.replaced_at else None,
                 )
                 for p in z.participants
             ],
@@ -74,4 +80,20 @@ def case_out(case: Case, settings: Settings) -> CaseOut:
             EventOut(at=e.at.astimezone(tz), kind=e.kind, summary=e.summary, actor=e.actor)
             for e in case.events
         ],
+        confirmed_at=case.confirmed_at.astimezone(tz) if case.confirmed_at else None,
+        at_risk=AtRiskOut(
+            since=case.at_risk_since.astimezone(tz),
+            reason=case.risk_reason or "",
+            reason_label=risk_label(case.risk_reason or ""),
+            escalated_at=case.escalated_at.astimezone(tz) if case.escalated_at else None,
+        )
+        if case.at_risk_since is not None
+        else None,
+        deadline_missed=DeadlineMissedOut(
+            at=case.deadline_missed_at.astimezone(tz),
+            reason=case.deadline_missed_reason or "",
+            reason_label=risk_label(case.deadline_missed_reason or ""),
+        )
+        if case.deadline_missed_at is not None
+        else None,
     )

@@ -31,6 +31,11 @@ def route_idempotency_key(reference: str) -> str:
     return f"crisis-route:{reference}"
 
 
+def watch_idempotency_key(reference: str, answer: str) -> str:
+    """One watch run per answer (``answer``: something unique to it, e.g. a digest of the link)."""
+    return f"zorgtafel-watch:{reference}:{answer}"
+
+
 class RouteStarter:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -50,6 +55,12 @@ class RouteStarter:
         """After a decision through the API: hand it to the run waiting for it in Prefect (if
         any), and schedule or cancel evaluation runs to match the plan."""
         self._put(("plan", reference, resume))
+
+    def kick_watch(self, reference: str, *, key: str | None = None) -> None:
+        """Run the zorgtafel-watch for this case now (after a decline, or for a coordinator);
+        ``key`` makes a repeated kick for the same answer start one run. The scheduled watch is
+        the safety net when Prefect cannot be reached now."""
+        self._put(("watch", reference, key))
 
     def _put(self, item: Any) -> None:
         # Sync endpoints run in a thread pool: hand over to the event loop thread-safely.
@@ -73,6 +84,8 @@ class RouteStarter:
             item = await self._queue.get()
             if item == DISPATCH:
                 await self.dispatch_now()
+            elif isinstance(item, tuple) and item[0] == "watch":
+                await self.start_watch(item[1], item[2])
             elif isinstance(item, tuple):
                 await self.sync_plan(item[1], item[2])
             else:
@@ -89,6 +102,23 @@ class RouteStarter:
             )
         except Exception as exc:
             log.warning("plan of %s not synced with Prefect now: %s", reference, type(exc).__name__)
+
+    async def start_watch(self, reference: str, key: str | None) -> None:
+        try:
+            await asyncio.wait_for(
+                arun_deployment(
+                    self.settings.watch_deployment,
+                    parameters={"case_reference": reference},
+                    timeout=0,
+                    idempotency_key=key,
+                    flow_run_name=f"zorgtafel-watch-{reference}",
+                    tags=[f"case:{reference}"],
+                    as_subflow=False,
+                ),
+                timeout=self.settings.route_start_timeout_seconds,
+            )
+        except Exception as exc:
+            log.warning("could not start the watch of %s: %s", reference, type(exc).__name__)
 
     async def dispatch_now(self) -> None:
         """A run of the outbox dispatcher; if Prefect is away, its schedule catches up later."""

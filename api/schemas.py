@@ -83,6 +83,24 @@ class ParticipantOut(BaseModel):
     invited_sequence: int | None
     invited_at: datetime | None
     responded_at: datetime | None
+    response_due_at: datetime | None = Field(
+        None, description="Experts answer before this; silence after it gets them replaced."
+    )
+    replaced: bool = Field(False, description="Declined or silent, and replaced by another expert.")
+    replaced_at: datetime | None = None
+
+
+class AtRiskOut(BaseModel):
+    since: datetime
+    reason: str = Field(description="no_feasible_pair, no_replacement, awaiting_answers, ... (README)")
+    reason_label: str
+    escalated_at: datetime | None = Field(description="When the coordinators were warned (once).")
+
+
+class DeadlineMissedOut(BaseModel):
+    at: datetime
+    reason: str
+    reason_label: str
 
 
 class ZorgtafelOut(BaseModel):
@@ -120,6 +138,9 @@ class CaseOut(BaseModel):
     zorgtafel: ZorgtafelOut | None
     route: RouteOut
     timeline: list[EventOut]
+    confirmed_at: datetime | None = Field(None, description="Both experts accepted.")
+    at_risk: AtRiskOut | None = None
+    deadline_missed: DeadlineMissedOut | None = None
 
 
 class AgencyOut(BaseModel):

@@ -41,21 +41,26 @@ def pick_experts(case_reference: str) -> list[int]:
 
 @task(name="find-slot", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def find_slot(case_reference: str, expert_ids: list[int]) -> route.Plan | None:
+    now, settings = utcnow(), get_settings()
+    reason = None
     with unit_of_work() as session:
-        plan = route.find_plan(session, case_reference, expert_ids, now=utcnow(), settings=get_settings())
+        plan = route.find_plan(session, case_reference, expert_ids, now=now, settings=settings)
         if plan is None:
-            route.mark_at_risk(
-                session,
-                case_reference,
-                "no_feasible_slot",
-                "Geen koppel poolexperts met een gemeenschappelijk vrij moment vóór de deadline: "
-                "coördinator moet ingrijpen.",
-            )
+            # At risk; the zorgtafel-watch warns the coordinator and keeps trying.
+            reason = route.no_plan_reason(session, case_reference, now=now, settings=settings)
+            route.mark_at_risk(session, case_reference, reason, now=now)
     logger = get_run_logger()
     if plan is None:
-        logger.warning("%s: no feasible pair and slot before the deadline", case_reference)
+        logger.warning("%s: no pair and slot before the deadline (%s)", case_reference, reason)
     else:
-        logger.info("%s: slot %s, experts %s", case_reference, plan.starts_at.isoformat(), plan.expert_ids)
+        logger.info(
+            "%s: slot %s, experts %s, %d concern(s) covered, pair load %d",
+            case_reference,
+            plan.starts_at.isoformat(),
+            plan.expert_ids,
+            plan.covered,
+            plan.pair_load,
+        )
     return plan
 
 
@@ -95,19 +100,32 @@ def publish_summary(case_reference: str) -> None:
     settings = get_settings()
     with unit_of_work() as session:
         s = route.summary(session, case_reference, settings)
-    rows = "\n".join(f"| {i['label']} | {i['state']} |" for i in s["invitations"]) or "| – | – |"
     create_markdown_artifact(
         key=f"case-{case_reference.lower()}",
         description=f"Crisisroute {case_reference}",
-        markdown=(
-            f"# {s['reference']}\n\n"
-            f"| | |\n|---|---|\n"
-            f"| Status | {s['status']} |\n"
-            f"| Deadline zorgtafel | {s['deadline']} |\n"
-            f"| Zorgtafel | {s['zorgtafel_start'] or 'nog niet gepland'} |\n"
-            f"| Binnen 48 uur | {s['within_deadline']} |\n\n"
-            f"## Uitnodigingen\n\n| Deelnemer | Status |\n|---|---|\n{rows}\n"
-        ),
+        markdown=case_markdown(s),
+    )
+
+
+def case_markdown(s: dict) -> str:
+    """The coordinator's view of one case (route.summary): facts and codes, no personal data."""
+    rows = (
+        "\n".join(f"| {i['label']} | {i['state']} | {i.get('respond_by') or '–'} |" for i in s["invitations"])
+        or "| – | – | – |"
+    )
+    risk = f"{s['at_risk']} (sinds {s['at_risk_since']})" if s.get("at_risk") else "nee"
+    return (
+        f"# {s['reference']}\n\n"
+        f"| | |\n|---|---|\n"
+        f"| Status | {s['status']} |\n"
+        f"| Deadline zorgtafel | {s['deadline']} |\n"
+        f"| Zorgtafel | {s['zorgtafel_start'] or 'nog niet gepland'} |\n"
+        f"| Binnen 48 uur | {s['within_deadline']} |\n"
+        f"| Bevestigd | {s.get('confirmed_at') or 'nee'} |\n"
+        f"| In gevaar | {risk} |\n"
+        f"| Coördinator verwittigd | {s.get('escalated_at') or 'nee'} |\n"
+        f"| Termijn gemist | {s.get('deadline_missed') or 'nee'} |\n\n"
+        f"## Uitnodigingen\n\n| Deelnemer | Status | Antwoord vóór |\n|---|---|---|\n{rows}\n"
     )
 
 

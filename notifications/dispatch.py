@@ -19,13 +19,16 @@ from notifications.imip import Attendee, Meeting, build_imip_message
 from notifications.inbound_notices import build_counter_notice
 from notifications.mail import plain_message
 from notifications.render import (
+    RenderedText,
     render_cancellation,
+    render_escalation,
     render_invitation,
     render_not_eligible_notice,
     render_notice,
+    render_withdrawal,
 )
 from notifications.smtp import DeliveryError, SmtpSettings, send_message
-from zorgtafel import outbox, rsvp, tokens
+from zorgtafel import convening, outbox, rsvp, tokens
 from zorgtafel.clock import utcnow
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.settings import Settings, get_settings
@@ -78,7 +81,9 @@ def build_invitation(intent: Intent, settings: Settings, *, now: datetime) -> Em
     ends_at = datetime.fromisoformat(p["ends_at"])
     meeting_label = p.get("meeting", "zorgtafel")
     if method == "CANCEL":
-        text = render_cancellation(
+        # A CANCEL to one replaced attendee (the meeting goes on) or to everyone (cancelled).
+        render_cancel = render_withdrawal if intent.kind == "invitation_withdrawal" else render_cancellation
+        text = render_cancel(
             reference=p["reference"],
             starts_at=starts_at,
             ends_at=ends_at,
@@ -154,8 +159,30 @@ def build_reminder(intent: Intent, settings: Settings, *, now: datetime) -> Emai
     )  # fmt: skip
 
 
+def escalation_text(payload: dict[str, Any], settings: Settings) -> RenderedText:
+    """The coordinator's warning: reference, the reason's Dutch text and the deadline only."""
+    return render_escalation(
+        reference=payload["reference"],
+        reason=convening.risk_label(payload["reason"]),
+        deadline=datetime.fromisoformat(payload["deadline"]),
+        tzid=settings.timezone,
+    )
+
+
+def build_escalation(intent: Intent, settings: Settings, *, now: datetime) -> EmailMessage:
+    text = escalation_text(intent.payload, settings)
+    return plain_message(
+        recipient=intent.recipient, key=intent.key, subject=text.subject, text=text.text, html=text.html,
+        settings=settings, now=now,
+    )  # fmt: skip
+
+
 BUILDERS = {
     "invitation": build_invitation,
+    # The same invitation with a new attendee list, answers kept; a CANCEL to a replaced attendee.
+    "invitation_update": build_invitation,
+    "invitation_withdrawal": build_invitation,
+    "escalation_notice": build_escalation,
     "evaluation_invitation": build_invitation,
     "reminder": build_reminder,
     "not_eligible_notice": build_notice,
@@ -186,16 +213,22 @@ def _send_apprise(intent: Intent, settings: Settings, now: datetime) -> str:
     from notifications.channels import send_notice
 
     p = intent.payload
-    text = render_notice(
-        reference=p["reference"],
-        method=p["method"],
-        starts_at=datetime.fromisoformat(p["starts_at"]),
-        location=p["location"],
-        link=rsvp_url(p, settings) if p["method"] == "REQUEST" else None,
-        tzid=settings.timezone,
-        meeting=p.get("meeting", "zorgtafel"),
-    )
-    (result,) = send_notice([p["url"]], title=text.subject, body=text.text)
+    if intent.kind == "escalation_notice":
+        text = escalation_text(p, settings)
+        body = text.description
+    else:
+        text = render_notice(
+            reference=p["reference"],
+            method=p["method"],
+            starts_at=datetime.fromisoformat(p["starts_at"]),
+            location=p["location"],
+            link=rsvp_url(p, settings) if p["method"] == "REQUEST" else None,
+            tzid=settings.timezone,
+            meeting=p.get("meeting", "zorgtafel"),
+            withdrawn=intent.key.startswith("notice-invitation_withdrawal:"),
+        )
+        body = text.text
+    (result,) = send_notice([p["url"]], title=text.subject, body=body)
     if not result.ok:
         raise _Refused(result.error or "notice not delivered", permanent=result.permanent)
     return outbox.message_id_for(intent.key, settings.mail_domain)

@@ -22,9 +22,11 @@ into its messages).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
@@ -38,8 +40,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from notifications.itip_inbound import ItipParseError, parse_itip
 from zorgtafel.clock import utcnow
 from zorgtafel.db.session import unit_of_work
-from zorgtafel.replies import apply_itip
+from zorgtafel.replies import ReplyCode, apply_itip
 from zorgtafel.settings import Settings, get_settings
+from zorgtafel.vocabulary import InvitationState
 
 log = logging.getLogger("zorgtafel.inbound")
 
@@ -59,6 +62,7 @@ class InboundResult:
     status: str  # processed | refused | ignored | invalid | unavailable | failed
     code: str  # the outcome code, the parse error code, or an exception class
     reference: str | None = None
+    declined: bool = False  # a participant's decline was recorded: the watch runs at once
 
     @property
     def smtp_reply(self) -> str:
@@ -79,10 +83,16 @@ class OrganizerMailbox:
         settings: Settings | None = None,
         lmtp: bool = False,
         recipients: Iterable[str] | None = None,
+        watch_starter: Callable[[str, str], object] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings or get_settings()
         self.lmtp = lmtp
+        # Called with (reference, idempotency key) after a decline; default: start the
+        # zorgtafel-watch deployment for the case in the background.
+        self.watch_starter = watch_starter or (
+            lambda ref, key: start_watch_in_background(ref, key, self.settings)
+        )
         self.recipients = {r.strip().lower() for r in (recipients or [self.settings.organizer_email])}
 
     async def handle_RCPT(
@@ -145,7 +155,17 @@ class OrganizerMailbox:
             outcome.code.value,
             outcome.reference or "-",
         )
-        return InboundResult(status, outcome.code.value, outcome.reference)
+        declined = outcome.code == ReplyCode.RECORDED and outcome.state == InvitationState.DECLINED
+        if declined and outcome.reference:
+            # Invite a replacement now; the scheduled zorgtafel-watch is the safety net. The key
+            # is the mail's digest: the same mail delivered twice starts one run.
+            try:
+                self.watch_starter(
+                    outcome.reference, f"zorgtafel-watch:{outcome.reference}:reply-{_digest(raw)}"
+                )
+            except Exception as exc:  # the answer is stored; the mail is acknowledged regardless
+                log.warning("watch of %s not started: %s", outcome.reference, type(exc).__name__)
+        return InboundResult(status, outcome.code.value, outcome.reference, declined=declined)
 
 
 class _LmtpController(Controller):
@@ -161,6 +181,7 @@ def start_inbound_server(
     engine: Engine | None = None,
     settings: Settings | None = None,
     recipients: Iterable[str] | None = None,
+    watch_starter: Callable[[str, str], object] | None = None,
 ) -> Controller:
     """Start the organizer mailbox on ``host:port`` in a thread; ``controller.stop()`` ends it.
 
@@ -173,11 +194,44 @@ def start_inbound_server(
     protocol_log = logging.getLogger("mail.log")
     if protocol_log.level == logging.NOTSET:
         protocol_log.setLevel(logging.WARNING)
-    handler = OrganizerMailbox(engine=engine, settings=settings, lmtp=lmtp, recipients=recipients)
+    handler = OrganizerMailbox(
+        engine=engine, settings=settings, lmtp=lmtp, recipients=recipients, watch_starter=watch_starter
+    )
     cls = _LmtpController if lmtp else Controller
     controller = cls(handler, hostname=host, port=port)
     controller.start()
     return controller
+
+
+def start_watch_in_background(reference: str, key: str, settings: Settings | None = None) -> threading.Thread:
+    """Start a run of the zorgtafel-watch deployment for one case from this process (the
+    organizer mailbox is a process of its own), without holding the mail transaction: a daemon
+    thread, best effort; if Prefect cannot be reached the scheduled watch picks the case up."""
+    settings = settings or get_settings()
+
+    def run() -> None:
+        try:
+            from prefect.deployments import run_deployment
+
+            run_deployment(
+                settings.watch_deployment,
+                parameters={"case_reference": reference},
+                timeout=0,
+                idempotency_key=key,
+                flow_run_name=f"zorgtafel-watch-{reference}",
+                tags=[f"case:{reference}"],
+                as_subflow=False,
+            )
+        except Exception as exc:
+            log.warning("could not start the watch of %s: %s", reference, type(exc).__name__)
+
+    thread = threading.Thread(target=run, name=f"zorgtafel-watch-{reference}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()[:24]
 
 
 def _database_unreachable(exc: BaseException) -> bool:

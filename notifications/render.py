@@ -145,6 +145,67 @@ def render_cancellation(
     )
 
 
+def render_withdrawal(
+    *,
+    reference: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str,
+    tzid: str = "Europe/Brussels",
+    meeting: str = "zorgtafel",
+) -> RenderedText:
+    """Texts for the CANCEL to one attendee who is no longer invited (a replaced expert): the
+    meeting itself goes on."""
+    _require_reference(reference)
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        _require_aware(name, value)
+    zone = ZoneInfo(tzid)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    context = {
+        "reference": reference,
+        "when": format_period(start, end),
+        "short_when": format_short(start),
+        "zone_label": _zone_label(tzid),
+        "location": location,
+        "meeting": meeting,
+    }
+    subject = _render_line("withdrawal_subject.txt", context)
+    text = _render("withdrawal.txt", context)
+    return RenderedText(
+        subject=subject,
+        text=text,
+        html=_render("withdrawal.html", {**context, "subject": subject}),
+        summary=_render_line("invitation_summary.txt", context),
+        description=text.strip(),
+    )
+
+
+def render_escalation(
+    *, reference: str, reason: str, deadline: datetime, tzid: str = "Europe/Brussels"
+) -> RenderedText:
+    """A warning to the coordinator: a case without a confirmed zorgtafel near (or past) its
+    deadline. ``reason`` is the Dutch text of a risk code; nothing about the family."""
+    _require_reference(reference)
+    _require_aware("deadline", deadline)
+    local = deadline.astimezone(ZoneInfo(tzid))
+    context = {
+        "reference": reference,
+        "reason": reason,
+        "deadline": format_long(local),
+        "short_deadline": format_short(local),
+        "zone_label": _zone_label(tzid),
+    }
+    subject = _render_line("escalation_subject.txt", context)
+    short = _render("escalation_short.txt", context).strip()
+    return RenderedText(
+        subject=subject,
+        text=_render("escalation.txt", context),
+        html=_render("escalation.html", {**context, "subject": subject}),
+        summary=subject,
+        description=short,
+    )
+
+
 def render_notice(
     *,
     reference: str,
@@ -154,12 +215,15 @@ def render_notice(
     link: str | None,
     tzid: str = "Europe/Brussels",
     meeting: str = "zorgtafel",
+    withdrawn: bool = False,
 ) -> RenderedText:
-    """A short notice for chat, SMS or push channels: the same event as the invitation mail."""
+    """A short notice for chat, SMS or push channels: the same event as the invitation mail.
+    ``withdrawn``: a CANCEL to one attendee who is no longer invited (the meeting goes on)."""
     _require_reference(reference)
     _require_aware("starts_at", starts_at)
     context = {
         "reference": reference,
+        "withdrawn": withdrawn and method == "CANCEL",
         "cancelled": method == "CANCEL",
         "short_when": format_short(starts_at.astimezone(ZoneInfo(tzid))),
         "zone_label": _zone_label(tzid),

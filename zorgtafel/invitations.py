@@ -3,7 +3,7 @@ sent to every invitee (REQUEST asks them again; CANCEL withdraws the meeting).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -52,9 +52,19 @@ class MeetingVersion:
     label: str  # "zorgtafel" or "evaluatie 2"
 
 
+def response_due(now: datetime, starts_at: datetime, settings: Settings) -> datetime:
+    """When an invited expert must have answered: within the response window, and at the latest
+    ``ZT_MIN_LEAD_MINUTES`` before the start, so that a replacement for a silent expert gets the
+    same lead time as the first invitees; when the meeting is nearer than twice that lead, halfway
+    to the start (the expert still gets half the time that is left). Never before ``now``."""
+    window = timedelta(minutes=settings.response_window_minutes)
+    margin = min(timedelta(minutes=settings.min_lead_minutes), max(starts_at - now, timedelta(0)) / 2)
+    return max(now, min(now + window, starts_at - margin))
+
+
 def _supersede(session: Session, kind: str, uid: str, sequence: int) -> None:
     # Unsent intents of older versions are not sent: nobody needs yesterday's time.
-    for prefix in (kind, f"notice-{kind}"):
+    for prefix in (kind, f"notice-{kind}", f"{kind}_update", f"notice-{kind}_update"):
         session.execute(
             update(OutboxMessage)
             .where(
@@ -75,12 +85,20 @@ def enqueue_meeting(
     method: str,
     now: datetime,
     settings: Settings,
+    answers_kept: bool = False,
 ) -> int:
     """One mail intent per mailed participant (and one notice per other channel) for this
-    version of the meeting. Returns the number of participants it went to."""
+    version of the meeting. Returns the number of participants it went to.
+
+    ``answers_kept``: the time did not change (only the attendee list did), so whoever already
+    received an earlier version gets an update of kind ``<kind>_update`` that does not ask them
+    again (their answer stands); a participant who never received a version gets a first
+    invitation as usual."""
     session.flush()
     _supersede(session, meeting.kind, meeting.uid, meeting.sequence)
-    mailed = [p for p in participants if p.email and p.invitation_state in MAILED_STATES]
+    mailed = [
+        p for p in participants if p.email and p.invitation_state in MAILED_STATES and p.replaced_at is None
+    ]
     # Professionals see each other; a family member's address goes only to that family member.
     professionals = [{"email": p.email, "label": p.label} for p in mailed if p.role != ParticipantRole.FAMILY]
     respond_by = min(now + timedelta(minutes=settings.response_window_minutes), meeting.starts_at)
@@ -100,16 +118,19 @@ def enqueue_meeting(
         if method == "CANCEL" and meeting.kind == "invitation" and p.invited_sequence is None:
             continue  # never invited: nothing to withdraw
         own = [{"email": p.email, "label": p.label}] if p.role == ParticipantRole.FAMILY else []
+        kind = meeting.kind
+        if answers_kept and p.invited_sequence is not None:
+            kind = f"{meeting.kind}_update"
         outbox.enqueue(
             session,
-            key=f"{meeting.kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}",
-            kind=meeting.kind,
+            key=f"{kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}",
+            kind=kind,
             recipient=p.email or "",
             payload={
                 **common,
                 "participant_id": p.id,
                 "role_label": p.label,
-                "respond_by": respond_by.isoformat(),
+                "respond_by": (p.response_due_at or respond_by).isoformat(),
                 "attendees": professionals + own,
             },
             case=case,
@@ -118,7 +139,7 @@ def enqueue_meeting(
         for i, url in enumerate(notify_urls(session, case, p)):
             outbox.enqueue(
                 session,
-                key=f"notice-{meeting.kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}:{i}",
+                key=f"notice-{kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}:{i}",
                 kind="notice",
                 channel="apprise",
                 recipient=f"{p.label} (kanaal {i + 1})",
@@ -128,17 +149,97 @@ def enqueue_meeting(
     return len(mailed)
 
 
-def enqueue_version(
-    session: Session, case: Case, zorgtafel: Zorgtafel, *, method: str, now: datetime, settings: Settings
-) -> int:
-    """Invitations for the zorgtafel's current SEQUENCE."""
-    meeting = MeetingVersion(
+def _zorgtafel_version(zorgtafel: Zorgtafel) -> MeetingVersion:
+    return MeetingVersion(
         "invitation", zorgtafel.uid, zorgtafel.sequence, zorgtafel.starts_at, zorgtafel.ends_at,
         zorgtafel.location, "zorgtafel",
     )  # fmt: skip
+
+
+def enqueue_version(
+    session: Session,
+    case: Case,
+    zorgtafel: Zorgtafel,
+    *,
+    method: str,
+    now: datetime,
+    settings: Settings,
+    answers_kept: bool = False,
+) -> int:
+    """Invitations for the zorgtafel's current SEQUENCE (see enqueue_meeting for answers_kept)."""
     return enqueue_meeting(
-        session, case, meeting, list(zorgtafel.participants), method=method, now=now, settings=settings
+        session,
+        case,
+        _zorgtafel_version(zorgtafel),
+        list(zorgtafel.participants),
+        method=method,
+        now=now,
+        settings=settings,
+        answers_kept=answers_kept,
     )
+
+
+def withdraw(
+    session: Session,
+    case: Case,
+    zorgtafel: Zorgtafel,
+    participant: Participant,
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> bool:
+    """A CANCEL of the zorgtafel's current SEQUENCE to one attendee who is no longer invited (an
+    expert who was replaced); the meeting goes on for everyone else. Outbox kind
+    ``invitation_withdrawal`` (so sending it does not make the participant "sent" again).
+
+    Nothing is sent to someone who never received a version (their unsent invitation was
+    superseded). The participant's ``invited_sequence`` becomes this SEQUENCE: a late calendar
+    answer to an earlier version is then recognised as outdated. ``starts_at``/``ends_at``: the
+    time the attendee was invited for, when the meeting moves at the same time. Returns whether
+    a CANCEL went out."""
+    if not participant.email or participant.invited_sequence is None:
+        return False
+    meeting = _zorgtafel_version(zorgtafel)
+    if starts_at is not None and ends_at is not None:
+        meeting = replace(meeting, starts_at=starts_at, ends_at=ends_at)
+    kind = "invitation_withdrawal"
+    common = {
+        "method": "CANCEL",
+        "meeting": meeting.label,
+        "reference": case.reference,
+        "uid": meeting.uid,
+        "sequence": meeting.sequence,
+        "starts_at": meeting.starts_at.isoformat(),
+        "ends_at": meeting.ends_at.isoformat(),
+        "location": meeting.location,
+        "rsvp": False,
+    }
+    session.flush()
+    outbox.enqueue(
+        session,
+        key=f"{kind}:{meeting.uid}:{meeting.sequence}:{participant.party_key}",
+        kind=kind,
+        recipient=participant.email,
+        payload={
+            **common,
+            "participant_id": participant.id,
+            "role_label": participant.label,
+            "attendees": [{"email": participant.email, "label": participant.label}],
+        },
+        case=case,
+    )
+    for i, url in enumerate(notify_urls(session, case, participant)):
+        outbox.enqueue(
+            session,
+            key=f"notice-{kind}:{meeting.uid}:{meeting.sequence}:{participant.party_key}:{i}",
+            kind="notice",
+            channel="apprise",
+            recipient=f"{participant.label} (kanaal {i + 1})",
+            payload={**common, "url": url, "participant_id": participant.id},
+            case=case,
+        )
+    participant.invited_sequence = meeting.sequence
+    return True
 
 
 def enqueue_evaluation(
@@ -249,6 +350,10 @@ def reschedule(
     z.ends_at = starts_at + timedelta(minutes=settings.zorgtafel_duration_minutes)
     z.location = new_location
     z.sequence += 1
+    # Everyone is asked again: the experts get a new time to answer in (zorgtafel.convening).
+    for p in z.participants:
+        if p.role == ParticipantRole.EXPERT and p.invitation_state != InvitationState.REPLACED:
+            p.response_due_at = response_due(now, starts_at, settings)
     late = starts_at > case.zorgtafel_deadline
     local = starts_at.astimezone(settings.tz)
     timeline.record(

@@ -31,6 +31,9 @@ SENT_SUMMARIES = {
     "notice": "Bericht verstuurd via een ander kanaal van de deelnemer.",
     "evaluation_invitation": "Uitnodiging voor een evaluatie verstuurd.",
     "reminder": "Herinnering aan een evaluatie verstuurd.",
+    "invitation_update": "Bijgewerkte uitnodiging verstuurd (gewijzigde deelnemerslijst, zelfde tijdstip).",
+    "invitation_withdrawal": "Uitnodiging ingetrokken bij een vervangen expert.",
+    "escalation_notice": "Coördinator gewaarschuwd: zorgtafel in gevaar.",
 }
 
 
@@ -116,7 +119,8 @@ def mark_sent(session: Session, msg_id: int, *, message_id: str, at: datetime | 
         sequence = msg.payload["sequence"]
         previous = participant.invited_sequence
         # A newer version asks everyone again; a resend of the same one leaves an answer alone.
-        if previous is None or sequence > previous:
+        # An expert replaced while their invitation was in flight stays replaced.
+        if participant.replaced_at is None and (previous is None or sequence > previous):
             participant.invitation_state = InvitationState.SENT
             participant.invited_sequence = sequence
             participant.invited_at = at

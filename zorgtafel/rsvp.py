@@ -49,6 +49,10 @@ def _load(session: Session, token: str, *, secret: str, now: datetime) -> tuple[
         raise tokens.TokenRefused("cancelled", "Deze zorgtafel werd geannuleerd.")
     if zorgtafel.status != "planned" or zorgtafel.starts_at <= now:
         raise tokens.TokenRefused("expired", "Deze zorgtafel heeft al plaatsgevonden.")
+    if participant.invitation_state == InvitationState.REPLACED:
+        raise tokens.TokenRefused(
+            "cancelled", "U bent niet langer uitgenodigd voor deze zorgtafel; er is een andere expert."
+        )
     if claims["seq"] != zorgtafel.sequence:
         raise tokens.TokenRefused(
             "superseded",

@@ -51,12 +51,12 @@ def main() -> None:
     from infra.processes import free_port
     from notifications.dispatch import dispatch_pending
     from tests.factories import registration
-    from zorgtafel import pool, route
+    from zorgtafel import route
     from zorgtafel.clock import utcnow
     from zorgtafel.db.migrate import upgrade
+    from zorgtafel.db.models import Expert
     from zorgtafel.db.session import unit_of_work
     from zorgtafel.registration import register_case
-    from zorgtafel.rules.experts import candidate_pairs
     from zorgtafel.seed import seed_demo
     from zorgtafel.settings import get_settings
 
@@ -75,9 +75,11 @@ def main() -> None:
             route.screen_step(session, ref)
             # The outbox is measured, not the slot search: take the fairest pair at a fixed time
             # (three case managers could not hold 200 zorgtafels within 48 hours anyway).
-            first, second = next(candidate_pairs(pool.candidates(session), case.registrant_agency_id))
+            candidates = [session.get_one(Expert, i) for i in route.shortlist(session, ref)]
+            first = candidates[0]
+            second = next(e for e in candidates if e.agency_id != first.agency_id)
             start = utcnow() + timedelta(days=1)
-            plan = route.Plan((first.expert_id, second.expert_id), start, start + timedelta(minutes=90))
+            plan = route.Plan((first.id, second.id), start, start + timedelta(minutes=90))
             route.record_zorgtafel(session, ref, plan, now=utcnow(), settings=settings)
             return route.load_case(session, ref).id
 

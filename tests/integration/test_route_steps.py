@@ -34,7 +34,7 @@ def plan_for(ref: str, now=None, settings=None) -> route.Plan | None:
         return route.find_plan(session, ref, ids, now=now or utcnow(), settings=settings)
 
 
-def test_plan_is_within_meeting_hours_and_before_the_deadline_with_two_fair_experts():
+def test_plan_is_within_meeting_hours_and_before_the_deadline_with_two_experts():
     ref = registered()
     now = utcnow()
     plan = plan_for(ref, now)
@@ -111,15 +111,19 @@ def test_no_common_slot_before_the_deadline_marks_the_case_at_risk():
     ref = registered()
     settings = get_settings().model_copy(update={"meeting_hours": "mon 08:00-08:30"})
     # A 90-minute meeting never fits a 30-minute window.
+    now = utcnow()
     with unit_of_work() as session:
         assert route.screen_step(session, ref)
-        plan = route.find_plan(session, ref, route.shortlist(session, ref), now=utcnow(), settings=settings)
+        plan = route.find_plan(session, ref, route.shortlist(session, ref), now=now, settings=settings)
         assert plan is None
-        route.mark_at_risk(session, ref, "no_feasible_slot", "Geen slot.")
+        reason = route.no_plan_reason(session, ref, now=now, settings=settings)
+        route.mark_at_risk(session, ref, reason, now=now)
     with unit_of_work() as session:
         case = route.load_case(session, ref)
         assert case.status == CaseStatus.AT_RISK
+        assert (case.risk_reason, case.at_risk_since) == ("no_feasible_pair", now)
         assert case.events[-1].kind == "at_risk"
+        assert case.events[-1].data == {"reason": "no_feasible_pair"}
 
 
 def test_not_eligible_case_gets_one_notice_intent_however_often_it_is_screened():
