@@ -29,13 +29,42 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_seed(_: argparse.Namespace) -> None:
+    from zorgtafel.accounts import seed_demo_users
+    from zorgtafel.clock import utcnow
     from zorgtafel.db.session import unit_of_work
     from zorgtafel.seed import seed_demo
     from zorgtafel.settings import get_settings
 
     with unit_of_work() as session:
         counts = seed_demo(session, region=get_settings().region)
+        users = seed_demo_users(session, get_settings().region, now=utcnow())
     print(f"demo pool: {counts}", flush=True)
+    print(
+        "WARNING: demo accounts with published passwords (never seed these in production): "
+        + ", ".join(f"{username} / {password}" for username, _, password in users),
+        flush=True,
+    )
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> None:
+    """Re-encrypt personal data with the first key of ZT_DATA_KEYS (README: key rotation)."""
+    from zorgtafel.db.session import unit_of_work
+    from zorgtafel.keys import remaining_on_old_keys, rotate
+
+    with unit_of_work() as session:
+        counts = rotate(session, dry_run=args.dry_run)
+        left = remaining_on_old_keys(session) if not args.dry_run else None
+    for table, c in counts.items():
+        old = ", ".join(f"{k}: {n}" for k, n in sorted(c.old_key_ids.items())) or "-"
+        print(
+            f"{table:24} rows {c.rows:6}  values {c.values:6}  plaintext {c.plaintext:5}  "
+            f"old key {c.old_key:5} ({old})  reindexed {c.reindexed:5}",
+            flush=True,
+        )
+    if args.dry_run:
+        print(f"dry run: {sum(c.rotated for c in counts.values())} values would be re-encrypted", flush=True)
+    else:
+        print(f"rotated; values left on old keys or in plaintext: {left}", flush=True)
 
 
 def cmd_serve_flows(_: argparse.Namespace) -> None:
@@ -203,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="load the demo pool (idempotent)").set_defaults(func=cmd_seed)
     sub.add_parser("serve-flows", help="serve the Prefect deployments").set_defaults(func=cmd_serve_flows)
+    p_rot = sub.add_parser("rotate-keys", help="re-encrypt personal data with the first key of ZT_DATA_KEYS")
+    p_rot.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    p_rot.set_defaults(func=cmd_rotate_keys)
     p_api = sub.add_parser("api", help="run the HTTP API")
     p_api.add_argument("--host", default="127.0.0.1")
     p_api.add_argument("--port", type=int, default=8000)

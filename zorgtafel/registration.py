@@ -172,11 +172,14 @@ def register_case(
     now: datetime,
     settings: Settings,
     idempotency_key: str | None = None,
+    registered_by_user_id: int | None = None,
 ) -> tuple[Case, bool]:
     """Store a registration with its screening; returns (case, created).
 
     With an idempotency key seen before, returns the case it made (created=False), or raises
-    IdempotencyConflict when the body differs. Must run inside a transaction the caller commits.
+    IdempotencyConflict when the body differs or another account used the key. Must run inside a
+    transaction the caller commits. ``registered_by_user_id``: the account that registers (the
+    registrant may then follow the case's status).
     """
     fingerprint = reg.fingerprint()
     if idempotency_key is not None:
@@ -184,7 +187,10 @@ def register_case(
         if seen is not None:
             if seen.request_hash != fingerprint:
                 raise IdempotencyConflict(idempotency_key)
-            return session.get_one(Case, seen.case_id), False
+            earlier = session.get_one(Case, seen.case_id)
+            if earlier.registered_by_user_id != registered_by_user_id:
+                raise IdempotencyConflict(idempotency_key)
+            return earlier, False
 
     today = now.astimezone(settings.tz).date()
     problems, agency, case_manager = _validate(session, reg, today)
@@ -212,6 +218,7 @@ def register_case(
         registered_at=now,
         zorgtafel_deadline=zorgtafel_deadline(now, settings.zorgtafel_deadline_hours),
         registrant_agency=agency,
+        registered_by_user_id=registered_by_user_id,
         registrant_name=reg.registrant.name,
         registrant_email=reg.registrant.email,
         registrant_phone=reg.registrant.phone,

@@ -7,18 +7,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import SessionDep
+from api.security import Principal, allow, visible_case
 from zorgtafel import budget
 from zorgtafel.clock import utcnow
 from zorgtafel.errors import FieldProblem, IdempotencyConflict, ValidationFailed
 from zorgtafel.rules.money import MoneyError, parse_amount, to_decimal
+from zorgtafel.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1", tags=["budget"])
-ACTOR = "case_manager"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
@@ -158,8 +159,14 @@ def _no_budget() -> HTTPException:
 
 
 @router.get("/cases/{reference}/budget", response_model=BudgetOut, summary="The case-bound budget")
-def get_budget(reference: str, session: SessionDep) -> BudgetOut:
+def get_budget(
+    reference: str,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> BudgetOut:
     with session.begin():
+        visible_case(session, principal, reference, action="read", request=request)
         try:
             return _budget_out(budget.summary(session, reference), budget.entry_views(session, reference))
         except budget.NoBudget:
@@ -182,8 +189,10 @@ def get_budget(reference: str, session: SessionDep) -> BudgetOut:
 def create_entry(
     reference: str,
     body: EntryIn,
+    request: Request,
     session: SessionDep,
     response: Response,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> EntryOut:
     try:
@@ -193,6 +202,7 @@ def create_entry(
     for attempt in (1, 2):
         try:
             with session.begin():
+                visible_case(session, principal, reference, action="change", request=request)
                 entry, created = budget.book_or_replay(
                     session,
                     reference,
@@ -200,7 +210,7 @@ def create_entry(
                     service_code=body.service_code,
                     amount_cents=cents,
                     occurs_on=body.occurs_on,
-                    actor=ACTOR,
+                    actor=principal.actor,
                     note=body.note,
                     idempotency_key=idempotency_key,
                     now=utcnow(),
@@ -235,11 +245,19 @@ def create_entry(
     response_model=EntryOut,
     summary="Correct an entry with a reversal entry (history is never rewritten)",
 )
-def reverse_entry(reference: str, entry_id: int, body: ReverseIn, session: SessionDep) -> EntryOut:
+def reverse_entry(
+    reference: str,
+    entry_id: int,
+    body: ReverseIn,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> EntryOut:
     try:
         with session.begin():
+            visible_case(session, principal, reference, action="change", request=request)
             entry = budget.reverse(
-                session, reference, entry_id, reason=body.reason, actor=ACTOR, now=utcnow()
+                session, reference, entry_id, reason=body.reason, actor=principal.actor, now=utcnow()
             )
             return _entry_out(budget.entry_views(session, reference, [entry.id])[0])
     except budget.NoBudget:
@@ -253,10 +271,16 @@ def reverse_entry(reference: str, entry_id: int, body: ReverseIn, session: Sessi
     response_model=BudgetOut,
     summary="The one extension: half the original budget, 3 more months",
 )
-def extend_budget(reference: str, session: SessionDep) -> BudgetOut:
+def extend_budget(
+    reference: str,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> BudgetOut:
     try:
         with session.begin():
-            budget.extend(session, reference, actor=ACTOR, now=utcnow())
+            visible_case(session, principal, reference, action="change", request=request)
+            budget.extend(session, reference, actor=principal.actor, now=utcnow())
             return _budget_out(budget.summary(session, reference), budget.entry_views(session, reference))
     except budget.NoBudget:
         raise _no_budget() from None

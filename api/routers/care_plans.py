@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.deps import RouteStarterDep, SessionDep, SettingsDep
+from api.security import Principal, allow, visible_case
 from zorgtafel import care_plan
 from zorgtafel.clock import utcnow
 from zorgtafel.plan_summary import overview
-from zorgtafel.vocabulary import EvaluationOutcome, LifeDomain, Track
+from zorgtafel.vocabulary import EvaluationOutcome, LifeDomain, Role, Track
 
 router = APIRouter(prefix="/api/v1", tags=["care plans"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
@@ -61,7 +62,13 @@ def _closure(body: ClosureBody) -> care_plan.ClosureIn:
 
 @router.post("/cases/{reference}/outcome", status_code=201, summary="Record the outcome of the zorgtafel")
 def record_outcome(
-    reference: str, body: OutcomeBody, session: SessionDep, settings: SettingsDep, starter: RouteStarterDep
+    reference: str,
+    body: OutcomeBody,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    starter: RouteStarterDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> dict[str, Any]:
     outcome = care_plan.OutcomeIn(
         track=body.track.value,
@@ -72,8 +79,9 @@ def record_outcome(
         closure_note=body.closure_note,
     )
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         care_plan.record_outcome(
-            session, reference, outcome, actor="case_manager", now=utcnow(), settings=settings
+            session, reference, outcome, actor=principal.actor, now=utcnow(), settings=settings
         )
     starter.kick_dispatch()
     starter.kick_plan(
@@ -93,8 +101,15 @@ def record_outcome(
 
 
 @router.get("/cases/{reference}/plan", summary="The care plan: track, term, evaluations, budget")
-def get_plan(reference: str, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+def get_plan(
+    reference: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> dict[str, Any]:
     with session.begin():
+        visible_case(session, principal, reference, action="read", request=request)
         return overview(session, reference, now=utcnow(), settings=settings)
 
 
@@ -105,9 +120,11 @@ def record_evaluation(
     reference: str,
     number: int,
     body: EvaluationBody,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     starter: RouteStarterDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> dict[str, Any]:
     result = care_plan.EvaluationIn(
         number=number,
@@ -116,8 +133,9 @@ def record_evaluation(
         closure=_closure(body.closure) if body.closure is not None else None,
     )
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         care_plan.record_evaluation(
-            session, reference, result, actor="case_manager", now=utcnow(), settings=settings
+            session, reference, result, actor=principal.actor, now=utcnow(), settings=settings
         )
     form: dict[str, Any] = {"outcome": body.outcome.value, "note": body.note}
     if body.closure is not None:
@@ -133,11 +151,18 @@ def record_evaluation(
 
 @router.post("/cases/{reference}/close", summary="Close the plan early, by decision")
 def close(
-    reference: str, body: ClosureBody, session: SessionDep, settings: SettingsDep, starter: RouteStarterDep
+    reference: str,
+    body: ClosureBody,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    starter: RouteStarterDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> dict[str, Any]:
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         care_plan.close(
-            session, reference, _closure(body), actor="case_manager", now=utcnow(), settings=settings
+            session, reference, _closure(body), actor=principal.actor, now=utcnow(), settings=settings
         )
     starter.kick_dispatch()
     starter.kick_plan(reference, resume=None)
@@ -158,18 +183,21 @@ def reschedule_evaluation(
     reference: str,
     number: int,
     body: EvaluationMoveBody,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     starter: RouteStarterDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> dict[str, Any]:
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         care_plan.reschedule_evaluation(
             session,
             reference,
             number,
             due_at=body.due_at,
             reason=body.reason,
-            actor="case_manager",
+            actor=principal.actor,
             now=utcnow(),
             settings=settings,
         )

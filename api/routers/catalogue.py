@@ -11,20 +11,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
+from api.security import Principal, allow, visible_case
 from zorgtafel import catalogue, waiting_list
 from zorgtafel.clock import utcnow
 from zorgtafel.db.models import Service, WaitingListEntry
 from zorgtafel.rules.fit import Education, FitFacts, Verdict
 from zorgtafel.settings import Settings
+from zorgtafel.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
-
-ACTOR = "case_manager"
 CENT = Decimal("0.01")
 
 Euros = Annotated[Decimal, Field(max_digits=12, decimal_places=2, examples=["56.00"])]
@@ -106,7 +106,12 @@ def _this_year(settings: Settings) -> int:
     return utcnow().astimezone(settings.tz).year
 
 
-@router.get("/services", response_model=list[ServiceOut], summary="The catalogue with current tariffs")
+@router.get(
+    "/services",
+    response_model=list[ServiceOut],
+    summary="The catalogue with current tariffs",
+    dependencies=[allow(Role.REGISTRANT, Role.CASE_MANAGER, Role.COORDINATOR, Role.ADMIN)],
+)
 def list_services(
     session: SessionDep,
     settings: SettingsDep,
@@ -122,8 +127,19 @@ def list_services(
     response_model=TariffOut,
     summary="Set a service's tariff for a year (and region)",
 )
-def put_tariff(code: str, year: int, body: TariffIn, session: SessionDep, settings: SettingsDep) -> TariffOut:
+def put_tariff(
+    code: str,
+    year: int,
+    body: TariffIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.ADMIN, Role.COORDINATOR)],
+) -> TariffOut:
     region = body.region or settings.region
+    if principal.role == Role.COORDINATOR and region != principal.region:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "Een coördinator zet alleen tarieven voor de eigen regio."
+        )
     with session.begin():
         catalogue.set_tariff(session, code, region, year, cents(body.amount) or 0, cents(body.max_amount))
         quote = catalogue.tariff_for(session, code, region, year)
@@ -174,7 +190,16 @@ class ServiceFitOut(BaseModel):
     response_model=ServiceFitOut,
     summary="Which services fit this family (verdict and reasons per service; stores nothing)",
 )
-def service_fit(reference: str, body: FitIn, session: SessionDep, settings: SettingsDep) -> ServiceFitOut:
+def service_fit(
+    reference: str,
+    body: FitIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> ServiceFitOut:
+    with session.begin():
+        visible_case(session, principal, reference, action="read", request=request)
     today = utcnow().astimezone(settings.tz).date()
     facts = FitFacts(**body.model_dump())
     answers = catalogue.fit_for_case(session, reference, facts, tz=settings.tz, today=today)
@@ -241,7 +266,14 @@ PREFIX = "/cases/{reference}/waiting-list"
 
 
 @router.get(PREFIX, response_model=list[WaitingEntryOut], summary="The case's waiting-list entries")
-def list_entries(reference: str, session: SessionDep, settings: SettingsDep) -> list[WaitingEntryOut]:
+def list_entries(
+    reference: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> list[WaitingEntryOut]:
+    visible_case(session, principal, reference, action="read", request=request)
     return [_entry_out(session, e, settings) for e in waiting_list.entries_for_case(session, reference)]
 
 
@@ -251,9 +283,19 @@ def list_entries(reference: str, session: SessionDep, settings: SettingsDep) -> 
     status_code=status.HTTP_201_CREATED,
     summary="Put the case on a service's waiting list (services with places only; once per service)",
 )
-def put_on_list(reference: str, body: ListIn, session: SessionDep, settings: SettingsDep) -> WaitingEntryOut:
+def put_on_list(
+    reference: str,
+    body: ListIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> WaitingEntryOut:
     with session.begin():
-        entry = waiting_list.put_on_list(session, reference, body.service_code, now=utcnow(), actor=ACTOR)
+        visible_case(session, principal, reference, action="change", request=request)
+        entry = waiting_list.put_on_list(
+            session, reference, body.service_code, now=utcnow(), actor=principal.actor
+        )
         return _entry_out(session, entry, settings)
 
 
@@ -263,16 +305,23 @@ def put_on_list(reference: str, body: ListIn, session: SessionDep, settings: Set
     summary="An offered place was refused (with or without a valid reason)",
 )
 def refuse(
-    reference: str, entry_id: int, body: RefusalIn, session: SessionDep, settings: SettingsDep
+    reference: str,
+    entry_id: int,
+    body: RefusalIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> WaitingEntryOut:
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         entry = waiting_list.offer_and_refuse(
             session,
             entry_id,
             valid_reason=body.valid_reason,
             reason=body.reason,
             now=utcnow(),
-            actor=ACTOR,
+            actor=principal.actor,
             case_reference=reference,
         )
         return _entry_out(session, entry, settings)
@@ -283,10 +332,18 @@ def refuse(
     response_model=WaitingEntryOut,
     summary="After the talk the service still fits: waiting days count again",
 )
-def resume(reference: str, entry_id: int, session: SessionDep, settings: SettingsDep) -> WaitingEntryOut:
+def resume(
+    reference: str,
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> WaitingEntryOut:
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         entry = waiting_list.resume_counting(
-            session, entry_id, now=utcnow(), actor=ACTOR, case_reference=reference
+            session, entry_id, now=utcnow(), actor=principal.actor, case_reference=reference
         )
         return _entry_out(session, entry, settings)
 
@@ -296,9 +353,19 @@ def resume(reference: str, entry_id: int, session: SessionDep, settings: Setting
     response_model=WaitingEntryOut,
     summary="The family takes a place (refused when every place is taken)",
 )
-def place(reference: str, entry_id: int, session: SessionDep, settings: SettingsDep) -> WaitingEntryOut:
+def place(
+    reference: str,
+    entry_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
+) -> WaitingEntryOut:
     with session.begin():
-        entry = waiting_list.place(session, entry_id, now=utcnow(), actor=ACTOR, case_reference=reference)
+        visible_case(session, principal, reference, action="change", request=request)
+        entry = waiting_list.place(
+            session, entry_id, now=utcnow(), actor=principal.actor, case_reference=reference
+        )
         return _entry_out(session, entry, settings)
 
 
@@ -308,11 +375,23 @@ def place(reference: str, entry_id: int, session: SessionDep, settings: Settings
     summary="The ambulant support that bridges the wait",
 )
 def set_bridging(
-    reference: str, entry_id: int, body: BridgingIn, session: SessionDep, settings: SettingsDep
+    reference: str,
+    entry_id: int,
+    body: BridgingIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> WaitingEntryOut:
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         entry = waiting_list.set_bridging(
-            session, entry_id, bridging=body.bridging, now=utcnow(), actor=ACTOR, case_reference=reference
+            session,
+            entry_id,
+            bridging=body.bridging,
+            now=utcnow(),
+            actor=principal.actor,
+            case_reference=reference,
         )
         return _entry_out(session, entry, settings)
 
@@ -323,10 +402,22 @@ def set_bridging(
     summary="Off the list, or the stay ended (a placed entry frees its place)",
 )
 def withdraw(
-    reference: str, entry_id: int, body: WithdrawIn, session: SessionDep, settings: SettingsDep
+    reference: str,
+    entry_id: int,
+    body: WithdrawIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> WaitingEntryOut:
     with session.begin():
+        visible_case(session, principal, reference, action="change", request=request)
         entry = waiting_list.withdraw(
-            session, entry_id, reason=body.reason, now=utcnow(), actor=ACTOR, case_reference=reference
+            session,
+            entry_id,
+            reason=body.reason,
+            now=utcnow(),
+            actor=principal.actor,
+            case_reference=reference,
         )
         return _entry_out(session, entry, settings)

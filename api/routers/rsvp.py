@@ -5,13 +5,16 @@ someone."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import RouteStarterDep, SessionDep, SettingsDep
+from api.route_starter import watch_idempotency_key
+from api.security import public
 from notifications.render import ZONE_LABELS, format_period
 from zorgtafel import rsvp
 from zorgtafel.clock import utcnow
@@ -46,7 +49,10 @@ def _refused(exc: TokenRefused) -> HTMLResponse:
 
 
 @router.get(
-    "/rsvp/{token}", response_class=HTMLResponse, summary="The answer page of a personal invitation link"
+    "/rsvp/{token}",
+    response_class=HTMLResponse,
+    summary="The answer page of a personal invitation link",
+    dependencies=[public()],
 )
 def show(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     try:
@@ -61,11 +67,22 @@ def show(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse
     )
 
 
-@router.post("/rsvp/{token}/{action}", response_class=HTMLResponse, summary="Accept or decline via the link")
-def answer(token: str, action: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+@router.post(
+    "/rsvp/{token}/{action}",
+    response_class=HTMLResponse,
+    summary="Accept or decline via the link",
+    dependencies=[public()],
+)
+def answer(
+    token: str, action: str, session: SessionDep, settings: SettingsDep, starter: RouteStarterDep
+) -> HTMLResponse:
     try:
         with session.begin():
             v = rsvp.answer(session, token, action, secret=settings.require_secret(), now=utcnow())
     except TokenRefused as exc:
         return _refused(exc)
+    if v.state == "declined":
+        # A replacement is invited right away; the scheduled zorgtafel-watch is the safety net.
+        digest = hashlib.sha256(token.encode()).hexdigest()[:24]
+        starter.kick_watch(v.reference, key=watch_idempotency_key(v.reference, f"link-{digest}"))
     return _page(meeting=_meeting(v, settings), done=DONE[v.state])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from api.deps import RouteStarterDep, SessionDep, SettingsDep
 from api.presenters import case_out
 from api.schemas import CaseOut
+from api.security import Principal, allow, visible_case
 from zorgtafel import invitations
 from zorgtafel.clock import utcnow
 from zorgtafel.route import load_case
+from zorgtafel.vocabulary import Role
 
 router = APIRouter(prefix="/api/v1", tags=["zorgtafels"])
 
@@ -43,17 +45,23 @@ class CancelIn(BaseModel):
     summary="Move the zorgtafel: SEQUENCE + 1, an updated invitation (REQUEST) to everyone",
 )
 def reschedule(
-    reference: str, body: RescheduleIn, session: SessionDep, settings: SettingsDep, starter: RouteStarterDep
+    reference: str,
+    body: RescheduleIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    starter: RouteStarterDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> CaseOut:
     with session.begin():
-        case = load_case(session, reference)
+        case = visible_case(session, principal, reference, action="change", request=request)
         invitations.reschedule(
             session,
             case,
             starts_at=body.starts_at,
             location=body.location,
             reason=body.reason,
-            actor="case_manager",
+            actor=principal.actor,
             now=utcnow(),
             settings=settings,
         )
@@ -67,12 +75,18 @@ def reschedule(
     summary="Cancel the zorgtafel: a CANCEL to everyone who was invited",
 )
 def cancel(
-    reference: str, body: CancelIn, session: SessionDep, settings: SettingsDep, starter: RouteStarterDep
+    reference: str,
+    body: CancelIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    starter: RouteStarterDep,
+    principal: Annotated[Principal, allow(Role.CASE_MANAGER, Role.COORDINATOR)],
 ) -> CaseOut:
     with session.begin():
-        case = load_case(session, reference)
+        case = visible_case(session, principal, reference, action="change", request=request)
         invitations.cancel(
-            session, case, reason=body.reason, actor="case_manager", now=utcnow(), settings=settings
+            session, case, reason=body.reason, actor=principal.actor, now=utcnow(), settings=settings
         )
     starter.kick_dispatch()
     return case_out(load_case(session, reference), settings)

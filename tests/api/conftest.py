@@ -7,6 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.deps import get_route_starter
 from api.main import create_app
+from tests.auth_helpers import auth_headers
+from zorgtafel.vocabulary import Role
 
 
 class RecordingStarter:
@@ -24,6 +26,9 @@ class RecordingStarter:
     def kick_plan(self, reference: str, *, resume: object) -> None:
         self.kicked.append(f"plan:{reference}")
 
+    def kick_watch(self, reference: str, *, key: str | None = None) -> None:
+        self.kicked.append(f"watch:{reference}")
+
 
 @pytest.fixture
 def starter() -> RecordingStarter:
@@ -34,5 +39,6 @@ def starter() -> RecordingStarter:
 def client(starter: RecordingStarter) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[get_route_starter] = lambda: starter
-    # No `with`: the lifespan (which starts the real route starter) is not run here.
-    yield TestClient(app)
+    # No `with`: the lifespan (which starts the real route starter) is not run here. Every request
+    # carries a coordinator's token for the region (tests of other roles pass their own headers).
+    yield TestClient(app, headers=auth_headers(Role.COORDINATOR))

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.routers import budget as budget_router
+from tests.auth_helpers import auth_headers
 from tests.budget.conftest import budget_case, registered, snapshot
+from zorgtafel.vocabulary import Role
 
 BASE = "/api/v1/cases/{ref}/budget"
 
@@ -21,7 +23,8 @@ def client() -> Iterator[TestClient]:
     app = create_app()
     if not any(getattr(r, "path", "") == "/api/v1/cases/{reference}/budget" for r in app.routes):
         app.include_router(budget_router.router)
-    yield TestClient(app)  # no `with`: the lifespan (the real route starter) is not needed here
+    # No `with`: the lifespan (the real route starter) is not needed here.
+    yield TestClient(app, headers=auth_headers(Role.COORDINATOR))
 
 
 def body(service: str, amount: str = "1234.56", **overrides: Any) -> dict[str, Any]:

@@ -13,12 +13,14 @@ from api.main import create_app
 from api.routers import catalogue as catalogue_router
 from api.routers.registrations import to_core
 from api.schemas import RegistrationIn
+from tests.auth_helpers import auth_headers
 from tests.factories import registration
 from zorgtafel.catalogue import seed_catalogue
 from zorgtafel.clock import utcnow
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.registration import register_case
 from zorgtafel.settings import get_settings
+from zorgtafel.vocabulary import Role
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,4 +47,4 @@ def app_with_catalogue() -> FastAPI:
 @pytest.fixture
 def client() -> Iterator[TestClient]:
     # No `with`: the lifespan (which starts the real route starter) is not run here.
-    yield TestClient(app_with_catalogue())
+    yield TestClient(app_with_catalogue(), headers=auth_headers(Role.COORDINATOR))

@@ -7,6 +7,7 @@ from uuid import uuid4
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.auth_helpers import auth_headers
 from tests.catalogue.conftest import registered
 from tests.catalogue.test_catalogue import NAMED_IN_DOMAIN, RESIDENTIAL
 from zorgtafel.catalogue import tariff_for
@@ -14,6 +15,7 @@ from zorgtafel.clock import utcnow
 from zorgtafel.db.models import Case, CaseEvent, Service, WaitingListEntry
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.settings import get_settings
+from zorgtafel.vocabulary import Role
 
 
 def problems(response) -> list[tuple[list, str]]:
@@ -44,9 +46,10 @@ def test_services_list_the_catalogue_with_current_tariffs_as_decimal_strings(cli
 
 def test_put_a_tariff_for_a_region_and_read_it_back_with_its_fallback(client: TestClient):
     region = f"Testregio-{uuid4().hex[:8]}"
-    response = client.put(
+    response = client.put(  # another region's tariff: configuration, the administrator's
         "/api/v1/services/ambulante-gezinsbegeleiding/tariffs/2025",
         json={"amount": "62.50", "max_amount": "104.00", "region": region},
+        headers=auth_headers(Role.ADMIN),
     )
     assert response.status_code == 200, response.text
     assert response.json() == {
@@ -75,7 +78,9 @@ def test_put_a_tariff_without_a_region_uses_this_installations(client: TestClien
 
 
 def test_bad_tariffs_are_refused_naming_the_rule(client: TestClient):
-    put = client.put
+    def put(url: str, json: dict) -> object:
+        return client.put(url, json=json, headers=auth_headers(Role.ADMIN))
+
     assert problems(put("/api/v1/services/kraamzorg/tariffs/2024", json={"amount": "0", "region": "X"})) == [
         (["body", "amount"], "not_positive")
     ]

@@ -9,6 +9,9 @@ from typing import Any
 
 import httpx
 
+from tests.auth_helpers import auth_headers
+from zorgtafel.vocabulary import Role
+
 
 def wait_for(
     predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.25, what: str = ""
@@ -22,8 +25,14 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
 
 
+def auth() -> dict[str, str]:
+    """A coordinator's bearer token for the region (made in the test database, which the API
+    under test reads too)."""
+    return auth_headers(Role.COORDINATOR)
+
+
 def case(api_url: str, reference: str) -> dict[str, Any]:
-    r = httpx.get(f"{api_url}/api/v1/cases/{reference}", timeout=10)
+    r = httpx.get(f"{api_url}/api/v1/cases/{reference}", headers=auth(), timeout=10)
     r.raise_for_status()
     return r.json()
 

@@ -20,12 +20,14 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
 
-from tests.e2e.helpers import invitations_settled, mails_about, wait_for
+from tests.auth_helpers import account
+from tests.e2e.helpers import auth, invitations_settled, mails_about, wait_for
 from tests.factories import registration
 from zorgtafel.clock import utcnow
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.route import load_case
 from zorgtafel.settings import get_settings
+from zorgtafel.vocabulary import Role
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +40,9 @@ def run_named(name: str) -> FlowRun | None:
 
 def held_zorgtafel(stack) -> tuple[str, FlowRun]:
     """A case whose zorgtafel has just taken place, with its outcome run waiting in Prefect."""
-    ref = httpx.post(f"{stack.api_url}/api/v1/registrations", json=registration()).json()["reference"]
+    ref = httpx.post(f"{stack.api_url}/api/v1/registrations", json=registration(), headers=auth()).json()[
+        "reference"
+    ]
     wait_for(lambda: invitations_settled(stack.api_url, ref), what="zorgtafel planned")
     run = wait_for(lambda: run_named(f"zorgtafel-outcome-{ref}"), what="outcome run")
     with unit_of_work() as session:
@@ -84,7 +88,7 @@ def test_coordinator_resume_form_records_the_outcome_and_schedules_the_evaluatio
         what="outcome run to finish",
     )
     assert done.state.is_completed(), done.state
-    plan = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}/plan").json()
+    plan = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}/plan", headers=auth()).json()
     assert plan["track"] == "case_budget" and plan["status"] == "active"
     assert [e["number"] for e in plan["evaluations"]] == [1, 2]
     runs = wait_for(lambda: len(evaluation_runs(ref)) == 2 and evaluation_runs(ref), what="evaluation runs")
@@ -111,6 +115,7 @@ def test_coordinator_resume_form_records_the_outcome_and_schedules_the_evaluatio
     moved = httpx.post(
         f"{stack.api_url}/api/v1/cases/{ref}/evaluations/1/reschedule",
         json={"due_at": new_due.isoformat(), "reason": "Feestdag."},
+        headers=auth(),
     )
     assert moved.status_code == 200, moved.text
     lead = timedelta(hours=get_settings().evaluation_reminder_hours)
@@ -126,6 +131,7 @@ def test_coordinator_resume_form_records_the_outcome_and_schedules_the_evaluatio
     r = httpx.post(
         f"{stack.api_url}/api/v1/cases/{ref}/close",
         json={"child_lives": "at_home", "continuing_services": []},
+        headers=auth(),
     )
     assert r.status_code == 200, r.text
     wait_for(
@@ -143,6 +149,7 @@ def test_case_manager_api_answer_resumes_the_waiting_run(stack):
             "reasons": "Reguliere modules passen en hebben plaats; geen extra middelen nodig.",
             "goals": [{"life_domain": "daily_living", "text": "Dagritme met ondersteuning."}],
         },
+        headers=auth(),
     )
     assert r.status_code == 201, r.text
     done = wait_for(
@@ -151,9 +158,10 @@ def test_case_manager_api_answer_resumes_the_waiting_run(stack):
         what="outcome run resumed by the API",
     )
     assert done.state.is_completed(), done.state
-    timeline = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}").json()["timeline"]
+    timeline = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}", headers=auth()).json()["timeline"]
     recorded = [e for e in timeline if e["kind"] == "outcome_recorded"]
-    assert len(recorded) == 1 and recorded[0]["actor"] == "case_manager"  # once, by the API
+    by = f"coordinator:{account(Role.COORDINATOR).username}"
+    assert len(recorded) == 1 and recorded[0]["actor"] == by  # once, by the API, naming the account
     runs = wait_for(lambda: len(evaluation_runs(ref)) == 2 and evaluation_runs(ref), what="evaluation runs")
 
     # The first evaluation's run starts (here: now): it reminds everyone, then waits for the outcome.
@@ -179,7 +187,7 @@ def test_case_manager_api_answer_resumes_the_waiting_run(stack):
         what="evaluation run finished",
     )
     assert done.state.is_completed(), done.state
-    plan = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}/plan").json()
+    plan = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}/plan", headers=auth()).json()
     assert [(e["status"], e["outcome"]) for e in plan["evaluations"]] == [
         ("held", "continue"),
         ("scheduled", None),

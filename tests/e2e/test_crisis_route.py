@@ -26,7 +26,15 @@ from sqlalchemy import select
 
 from api.route_starter import route_idempotency_key
 from infra.processes import free_port, spawn, stop, wait_http
-from tests.e2e.helpers import calendar_part, case, decoded_text, invitations_settled, mails_about, wait_for
+from tests.e2e.helpers import (
+    auth,
+    calendar_part,
+    case,
+    decoded_text,
+    invitations_settled,
+    mails_about,
+    wait_for,
+)
 from tests.e2e.tcp_proxy import SwitchableProxy
 from tests.factories import CHILD_BIRTH, CHILD_NAME, FAMILY_NAMES, registration
 from zorgtafel.db.models import Case, Expert
@@ -75,7 +83,9 @@ def assert_clean(text: str, forbidden: list[str], where: str) -> None:
 
 def test_registration_convenes_a_zorgtafel_within_48h_and_invites_everyone(stack):
     body = registration()
-    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=body, headers={"Idempotency-Key": "e2e-1"})
+    r = httpx.post(
+        f"{stack.api_url}/api/v1/registrations", json=body, headers={**auth(), "Idempotency-Key": "e2e-1"}
+    )
     assert r.status_code == 201, r.text
     ref = r.json()["reference"]
     deadline = datetime.fromisoformat(r.json()["zorgtafel_deadline"])
@@ -200,7 +210,7 @@ def test_registration_convenes_a_zorgtafel_within_48h_and_invites_everyone(stack
 
 
 def test_rerunning_the_route_sends_nothing_twice(stack):
-    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=registration())
+    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=registration(), headers=auth())
     ref = r.json()["reference"]
     first = wait_for(lambda: invitations_settled(stack.api_url, ref), what="first run")
     n_mails = len(mails_about(stack.mail_dir, ref))
@@ -225,7 +235,7 @@ def test_rerunning_the_route_sends_nothing_twice(stack):
 def test_not_eligible_registration_tells_the_registrant_and_convenes_nothing(stack):
     old = CHILD_BIRTH.replace(year=CHILD_BIRTH.year - 5)
     body = registration(child={"birth_date": old.isoformat()})
-    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=body)
+    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=body, headers=auth())
     assert r.status_code == 201
     assert r.json()["status"] == "not_eligible"
     ref = r.json()["reference"]
@@ -272,7 +282,7 @@ def cut_off_api(stack):
 
 def test_registration_is_kept_while_prefect_is_down_and_its_route_starts_when_it_is_back(stack, cut_off_api):
     api_url, proxy = cut_off_api
-    r = httpx.post(f"{api_url}/api/v1/registrations", json=registration())
+    r = httpx.post(f"{api_url}/api/v1/registrations", json=registration(), headers=auth())
     assert r.status_code == 201, r.text
     ref = r.json()["reference"]
     waiting = wait_for(
@@ -294,7 +304,7 @@ def test_registration_is_kept_while_prefect_is_down_and_its_route_starts_when_it
 
 def test_no_second_run_when_the_route_was_started_after_all(stack, cut_off_api):
     api_url, proxy = cut_off_api
-    r = httpx.post(f"{api_url}/api/v1/registrations", json=registration())
+    r = httpx.post(f"{api_url}/api/v1/registrations", json=registration(), headers=auth())
     ref = r.json()["reference"]
     wait_for(lambda: case(api_url, ref)["route"]["start_attempts"] >= 1, what="a failed start attempt")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.helpers import invitations_settled, mails_about, wait_for
+from tests.e2e.helpers import auth, invitations_settled, mails_about, wait_for
 from tests.factories import registration
 
 pytestmark = [
@@ -24,7 +24,7 @@ pytestmark = [
 def test_expert_accepts_through_the_link_in_the_invitation(stack, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=registration())
+    r = httpx.post(f"{stack.api_url}/api/v1/registrations", json=registration(), headers=auth())
     ref = r.json()["reference"]
     wait_for(lambda: invitations_settled(stack.api_url, ref), what="invitations")
     expert_mail = next(
@@ -61,6 +61,6 @@ def test_expert_accepts_through_the_link_in_the_invitation(stack, tmp_path):
         finally:
             browser.close()
 
-    case = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}").json()
+    case = httpx.get(f"{stack.api_url}/api/v1/cases/{ref}", headers=auth()).json()
     states = [p["invitation_state"] for p in case["zorgtafel"]["participants"] if p["role"] == "expert"]
     assert states.count("accepted") == 1

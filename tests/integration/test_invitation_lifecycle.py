@@ -19,6 +19,7 @@ from api.main import create_app
 from infra.processes import free_port
 from notifications.dispatch import dispatch_pending
 from tests.api.conftest import RecordingStarter
+from tests.auth_helpers import auth_headers
 from tests.e2e.helpers import calendar_part, decoded_text
 from tests.integration.test_route_steps import plan_for, registered
 from zorgtafel import route
@@ -26,6 +27,7 @@ from zorgtafel.clock import utcnow
 from zorgtafel.db.models import OutboxMessage
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.settings import get_settings
+from zorgtafel.vocabulary import Role
 
 
 class Mailbox:
@@ -62,7 +64,7 @@ def mailbox() -> Any:
 def client() -> TestClient:
     app = create_app()
     app.dependency_overrides[get_route_starter] = RecordingStarter
-    return TestClient(app)
+    return TestClient(app, headers=auth_headers(Role.COORDINATOR))
 
 
 def planned_case() -> tuple[str, int]:

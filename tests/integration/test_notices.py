@@ -10,6 +10,7 @@ from api.deps import get_route_starter
 from api.main import create_app
 from notifications.dispatch import dispatch_pending
 from tests.api.conftest import RecordingStarter
+from tests.auth_helpers import auth_headers
 from tests.factories import CHILD_NAME, FAMILY_NAMES, registration
 from tests.integration.test_route_steps import plan_for, registered
 from zorgtafel import route
@@ -17,12 +18,13 @@ from zorgtafel.clock import utcnow
 from zorgtafel.db.models import Case, Expert, OutboxMessage
 from zorgtafel.db.session import unit_of_work
 from zorgtafel.settings import get_settings
+from zorgtafel.vocabulary import Role
 
 
 def client() -> TestClient:
     app = create_app()
     app.dependency_overrides[get_route_starter] = RecordingStarter
-    return TestClient(app)
+    return TestClient(app, headers=auth_headers(Role.COORDINATOR))
 
 
 def test_invalid_channel_urls_are_refused_when_saved_naming_each_one():
