@@ -7,15 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from api.route_starter import RouteStarter
 from api.routers import (
+    audit,
+    auth,
     budget,
     care_plans,
     cases,
     catalogue,
+    convening,
     health,
     people,
+    pool,
     reference,
     registrations,
     rsvp,
@@ -40,7 +45,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     for module in (
-        health, registrations, cases, zorgtafels, care_plans, budget, catalogue, people, reference, rsvp,
+        health, auth, registrations, cases, zorgtafels, care_plans, budget, catalogue, people, reference,
+        rsvp, pool, audit, convening,
     ):  # fmt: skip
         app.include_router(module.router)
 
@@ -48,6 +54,25 @@ def create_app() -> FastAPI:
     async def _validation_failed(_: Request, exc: ValidationFailed) -> JSONResponse:
         detail = [{"type": p.code, "loc": ["body", *p.loc], "msg": p.message} for p in exc.problems]
         return JSONResponse(status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": detail})
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _unstorable_value(_: Request, exc: Exception) -> JSONResponse:
+        # A value the database cannot hold (a NUL character, a number out of range) that passed the
+        # shape checks: the transaction was rolled back, nothing changed.
+        return JSONResponse(
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+            content={
+                "detail": [
+                    {
+                        "type": "unstorable_value",
+                        "loc": ["request"],
+                        "msg": "Een waarde in het verzoek kan niet worden opgeslagen of opgezocht "
+                        "(bv. een nul-teken of een getal buiten bereik); er is niets gewijzigd.",
+                    }
+                ]
+            },
+        )
 
     @app.exception_handler(IdempotencyConflict)
     async def _idempotency_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+import zorgtafel.audit  # noqa: F401  (installs the append-only guard on every session)
 from zorgtafel.settings import get_settings
 
 
