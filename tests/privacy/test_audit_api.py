@@ -89,7 +89,9 @@ def test_every_access_leaves_exactly_its_line(client):
         ("read", "allowed", me, coord, None, "audit", "GET", *where),
     ]
     with unit_of_work() as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.case_reference == ref)).all()
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.case_reference == ref).order_by(AuditEvent.id)
+        ).all()
         assert all(started <= e.at <= utcnow() for e in events)
         assert {e.user_id for e in events} == {limburg.user_id, antwerpen.user_id}
         assert [e.detail for e in events][-1] == {"filters": ["case"], "count": 5}
