@@ -111,16 +111,17 @@ def render_invitation(
     )
 
 
-def render_cancellation(
+def _render_cancel_texts(
+    template: str,
     *,
     reference: str,
     starts_at: datetime,
     ends_at: datetime,
     location: str,
-    tzid: str = "Europe/Brussels",
-    meeting: str = "zorgtafel",
+    tzid: str,
+    meeting: str,
 ) -> RenderedText:
-    """Texts for the CANCEL of a zorgtafel."""
+    """The texts of a CANCEL from the ``<template>{_subject.txt,.txt,.html}`` templates."""
     _require_reference(reference)
     for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         _require_aware(name, value)
@@ -134,14 +135,35 @@ def render_cancellation(
         "location": location,
         "meeting": meeting,
     }
-    subject = _render_line("cancellation_subject.txt", context)
-    text = _render("cancellation.txt", context)
+    subject = _render_line(f"{template}_subject.txt", context)
+    text = _render(f"{template}.txt", context)
     return RenderedText(
         subject=subject,
         text=text,
-        html=_render("cancellation.html", {**context, "subject": subject}),
+        html=_render(f"{template}.html", {**context, "subject": subject}),
         summary=_render_line("invitation_summary.txt", context),
         description=text.strip(),
+    )
+
+
+def render_cancellation(
+    *,
+    reference: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    location: str,
+    tzid: str = "Europe/Brussels",
+    meeting: str = "zorgtafel",
+) -> RenderedText:
+    """Texts for the CANCEL of a zorgtafel."""
+    return _render_cancel_texts(
+        "cancellation",
+        reference=reference,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location,
+        tzid=tzid,
+        meeting=meeting,
     )
 
 
@@ -156,27 +178,14 @@ def render_withdrawal(
 ) -> RenderedText:
     """Texts for the CANCEL to one attendee who is no longer invited (a replaced expert): the
     meeting itself goes on."""
-    _require_reference(reference)
-    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        _require_aware(name, value)
-    zone = ZoneInfo(tzid)
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    context = {
-        "reference": reference,
-        "when": format_period(start, end),
-        "short_when": format_short(start),
-        "zone_label": _zone_label(tzid),
-        "location": location,
-        "meeting": meeting,
-    }
-    subject = _render_line("withdrawal_subject.txt", context)
-    text = _render("withdrawal.txt", context)
-    return RenderedText(
-        subject=subject,
-        text=text,
-        html=_render("withdrawal.html", {**context, "subject": subject}),
-        summary=_render_line("invitation_summary.txt", context),
-        description=text.strip(),
+    return _render_cancel_texts(
+        "withdrawal",
+        reference=reference,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location,
+        tzid=tzid,
+        meeting=meeting,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -136,17 +137,30 @@ def enqueue_meeting(
             case=case,
         )
         # The same event as a short notice on the participant's other channels.
-        for i, url in enumerate(notify_urls(session, case, p)):
-            outbox.enqueue(
-                session,
-                key=f"notice-{kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}:{i}",
-                kind="notice",
-                channel="apprise",
-                recipient=f"{p.label} (kanaal {i + 1})",
-                payload={**common, "url": url, "participant_id": p.id},
-                case=case,
-            )
+        _enqueue_notices(
+            session,
+            case,
+            p,
+            key=f"notice-{kind}:{meeting.uid}:{meeting.sequence}:{p.party_key}",
+            payload=common,
+        )
     return len(mailed)
+
+
+def _enqueue_notices(
+    session: Session, case: Case, p: Participant, *, key: str, payload: dict[str, Any]
+) -> None:
+    """One apprise notice intent per channel the participant uses besides mail (``<key>:<n>``)."""
+    for i, url in enumerate(notify_urls(session, case, p)):
+        outbox.enqueue(
+            session,
+            key=f"{key}:{i}",
+            kind="notice",
+            channel="apprise",
+            recipient=f"{p.label} (kanaal {i + 1})",
+            payload={**payload, "url": url, "participant_id": p.id},
+            case=case,
+        )
 
 
 def _zorgtafel_version(zorgtafel: Zorgtafel) -> MeetingVersion:
@@ -228,16 +242,13 @@ def withdraw(
         },
         case=case,
     )
-    for i, url in enumerate(notify_urls(session, case, participant)):
-        outbox.enqueue(
-            session,
-            key=f"notice-{kind}:{meeting.uid}:{meeting.sequence}:{participant.party_key}:{i}",
-            kind="notice",
-            channel="apprise",
-            recipient=f"{participant.label} (kanaal {i + 1})",
-            payload={**common, "url": url, "participant_id": participant.id},
-            case=case,
-        )
+    _enqueue_notices(
+        session,
+        case,
+        participant,
+        key=f"notice-{kind}:{meeting.uid}:{meeting.sequence}:{participant.party_key}",
+        payload=common,
+    )
     participant.invited_sequence = meeting.sequence
     return True
 
@@ -294,16 +305,7 @@ def enqueue_reminder(session: Session, case: Case, evaluation: Evaluation, *, se
             payload=common,
             case=case,
         )
-        for i, url in enumerate(notify_urls(session, case, p)):
-            outbox.enqueue(
-                session,
-                key=f"notice-reminder:{key}:{i}",
-                kind="notice",
-                channel="apprise",
-                recipient=f"{p.label} (kanaal {i + 1})",
-                payload={**common, "url": url, "participant_id": p.id},
-                case=case,
-            )
+        _enqueue_notices(session, case, p, key=f"notice-reminder:{key}", payload=common)
     return len(people)
 
 
